@@ -1,0 +1,99 @@
+"""WGAN-GP updater: critic_iter critic steps, then one generator step.
+
+Critic loss:    E[D(G(z))] - E[D(x)] + lambda * E[(||grad D(x_hat)||_2 - 1)^2]
+                with x_hat = eps * x + (1 - eps) * G(z), eps ~ U(0, 1) per sample.
+Generator loss: -E[D(G(z))].
+Every random draw (latents, eps) comes from the updater's own RandomState,
+which is saved in snapshots, so a resumed run continues the same run.
+"""
+import numpy as np
+import chainer
+import chainer.functions as F
+from chainer import training
+
+
+def _rng_state(rng):
+    """RandomState -> (keys, [pos, has_gauss, cached_gauss]) as arrays."""
+    _, keys, pos, has_gauss, cached = rng.get_state()
+    return keys, np.array([pos, has_gauss, cached], dtype=np.float64)
+
+
+def _set_rng_state(rng, keys, rest):
+    rng.set_state(('MT19937', keys, int(rest[0]), int(rest[1]), float(rest[2])))
+
+
+class WGANGPUpdater(training.StandardUpdater):
+    """Iterator 'main' yields (clip, n_skipped) examples; optimizers are
+    'gen' and 'critic'."""
+
+    def __init__(self, iterator, optimizers, critic_iter=5, penalty_coeff=10.0,
+                 seed=0, device=None, converter=None):
+        kwargs = {'converter': converter} if converter else {}
+        super().__init__(iterator, optimizers, device=device, **kwargs)
+        self.gen = optimizers['gen'].target
+        self.critic = optimizers['critic'].target
+        self.critic_iter = critic_iter
+        self.penalty_coeff = penalty_coeff
+        self.rng = np.random.RandomState(seed)
+        self.skipped_clips = 0
+
+    def _to_device(self, array):
+        return self.device.send(array)
+
+    def _fake(self, batch):
+        """Generated clips (N, C, T, H, W) with no graph back to the generator."""
+        z = self._to_device(self.gen.make_hidden(batch, self.rng))
+        with chainer.no_backprop_mode():
+            fake = self.gen(z)
+        return fake.array
+
+    def gradient_penalty(self, real, fake):
+        """E[(||grad D(x_hat)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable."""
+        eps = self.rng.uniform(0, 1, (len(real), 1, 1, 1, 1)).astype(real.dtype)
+        eps = self._to_device(eps)
+        x_hat = chainer.Variable(eps * real + (1 - eps) * fake)
+        score = self.critic(x_hat)
+        grad, = chainer.grad([score], [x_hat], enable_double_backprop=True)
+        norm = F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4)) + 1e-12)
+        return F.mean((norm - 1) ** 2)
+
+    def critic_loss(self, real):
+        """One critic loss on a real batch; reports against the critic."""
+        fake = self._fake(len(real))
+        scores = self.critic(F.concat([real, fake], axis=0))
+        d_real, d_fake = F.split_axis(scores, [len(real)], axis=0)
+        wdist = F.mean(d_real) - F.mean(d_fake)
+        penalty = self.gradient_penalty(real, fake)
+        loss = -wdist + self.penalty_coeff * penalty
+        chainer.report({'loss': loss, 'gp': penalty, 'wdist': wdist}, self.critic)
+        return loss
+
+    def generator_loss(self, batch):
+        z = self._to_device(self.gen.make_hidden(batch, self.rng))
+        loss = -F.mean(self.critic(self.gen(z)))
+        chainer.report({'loss': loss}, self.gen)
+        return loss
+
+    def _real_batch(self, iterator):
+        """Next real batch on the device; counts clips the loader had to skip."""
+        real, skipped = self.converter(iterator.next(), self.device)
+        self.skipped_clips += int(skipped.sum())
+        return real
+
+    def update_core(self):
+        critic_opt = self.get_optimizer('critic')
+        gen_opt = self.get_optimizer('gen')
+        iterator = self.get_iterator('main')
+        for _ in range(self.critic_iter):
+            critic_opt.update(self.critic_loss, self._real_batch(iterator))
+        gen_opt.update(self.generator_loss, iterator.batch_size)
+        chainer.report({'data/skipped': self.skipped_clips})
+
+    def serialize(self, serializer):
+        super().serialize(serializer)
+        keys, rest = _rng_state(self.rng)
+        keys = serializer('rng_keys', keys)
+        rest = serializer('rng_rest', rest)
+        self.skipped_clips = int(serializer('skipped_clips', self.skipped_clips))
+        if isinstance(serializer, chainer.serializer.Deserializer):
+            _set_rng_state(self.rng, keys, rest)

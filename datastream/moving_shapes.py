@@ -1,0 +1,104 @@
+"""The built-in dataset: coloured shapes bouncing over a drifting textured background.
+
+Each clip is rendered from its own random generator seeded by (seed, clip
+number), so the dataset is the same on every machine. Clips are written in the
+seed's format (one JPEG, frames stacked vertically) with an index file, and the
+factors that made each clip (shapes, colours, velocities, drift) beside them.
+"""
+import json
+import os
+
+import cv2
+import numpy as np
+
+KINDS = ('circle', 'square', 'triangle')
+PALETTE = {'red': (230, 40, 40), 'green': (40, 210, 60), 'blue': (40, 80, 240),
+           'yellow': (245, 220, 40), 'magenta': (220, 50, 220), 'white': (245, 245, 245)}
+
+
+def _background(rng, n_frames, size):
+    """(T, S, S, 3) float texture of three colour gratings drifting together."""
+    t = np.arange(n_frames)[:, None, None]
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    drift = rng.uniform(-1.0, 1.0, 2)
+    base = rng.uniform(60, 140, 3)
+    image = np.broadcast_to(base, (n_frames, size, size, 3)).copy()
+    for _ in range(3):
+        freq = rng.uniform(-0.06, 0.06, 2)
+        phase = rng.uniform(0, 2 * np.pi)
+        wave = np.sin(2 * np.pi * (freq[0] * (x - drift[0] * t) + freq[1] * (y - drift[1] * t))
+                      + phase)
+        image += wave[..., None] * rng.uniform(-25, 25, 3)
+    return image, drift
+
+
+def _bounce(start, velocity, low, high, n_frames):
+    """Positions over time of a point bouncing between low and high."""
+    span = high - low
+    travelled = (start - low + velocity * np.arange(n_frames)) % (2 * span)
+    return low + np.where(travelled < span, travelled, 2 * span - travelled)
+
+
+def _mask(kind, y, x, cy, cx, radius):
+    """Boolean (T, S, S) mask of one shape whose centre moves along (cy, cx)."""
+    dy, dx = y - cy[:, None, None], x - cx[:, None, None]
+    if kind == 'circle':
+        return dy ** 2 + dx ** 2 <= radius ** 2
+    if kind == 'square':
+        side = 0.85 * radius
+        return (np.abs(dy) <= side) & (np.abs(dx) <= side)
+    return (dy >= -radius) & (dy <= radius) & (np.abs(dx) <= (dy + radius) / 2)
+
+
+def render_clip(rng, n_frames=32, size=64):
+    """One clip as uint8 (T, S, S, 3) RGB and the factors that generated it."""
+    frames, drift = _background(rng, n_frames, size)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    shapes = []
+    for _ in range(rng.randint(1, 3)):
+        kind, colour = KINDS[rng.randint(len(KINDS))], list(PALETTE)[rng.randint(len(PALETTE))]
+        radius = rng.uniform(0.09, 0.18) * size
+        speed, angle = rng.uniform(0.015, 0.05) * size, rng.uniform(0, 2 * np.pi)
+        velocity = speed * np.array([np.sin(angle), np.cos(angle)])
+        start = rng.uniform(radius, size - radius, 2)
+        cy = _bounce(start[0], velocity[0], radius, size - radius, n_frames)
+        cx = _bounce(start[1], velocity[1], radius, size - radius, n_frames)
+        frames[_mask(kind, y, x, cy, cx, radius)] = PALETTE[colour]
+        shapes.append({'kind': kind, 'colour': colour, 'radius': round(radius, 2),
+                       'velocity': np.round(velocity, 3).tolist()})
+    factors = {'shapes': shapes, 'drift': np.round(drift, 3).tolist()}
+    return np.clip(frames, 0, 255).astype(np.uint8), factors
+
+
+def write_stacked_jpeg(path, frames, quality=95):
+    """Save (T, H, W, 3) RGB frames as one JPEG, frames stacked vertically."""
+    stacked = frames.reshape(-1, frames.shape[2], 3)[..., ::-1]
+    if not cv2.imwrite(path, np.ascontiguousarray(stacked), [cv2.IMWRITE_JPEG_QUALITY, quality]):
+        raise OSError(f'could not write {path}')
+
+
+def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32, size=64):
+    """Write n_clips clips under root_dir/clips, factors.jsonl, then the index (last)."""
+    clip_dir = os.path.join(root_dir, 'clips')
+    os.makedirs(clip_dir, exist_ok=True)
+    for stale in os.listdir(clip_dir):
+        os.remove(os.path.join(clip_dir, stale))
+    with open(os.path.join(root_dir, 'factors.jsonl'), 'w', encoding='utf-8') as factors_out:
+        for i in range(n_clips):
+            frames, factors = render_clip(np.random.RandomState([seed, i]), n_frames, size)
+            name = f'clip_{i:05d}.jpg'
+            write_stacked_jpeg(os.path.join(clip_dir, name), frames)
+            factors_out.write(json.dumps({'clip': f'clips/{name}', **factors}) + '\n')
+    index_path = os.path.join(root_dir, index_file)
+    with open(index_path + '.tmp', 'w', encoding='utf-8') as index:
+        index.write('# built-in moving-shapes dataset: one folder of stacked-JPEG clips\nclips\n')
+    os.replace(index_path + '.tmp', index_path)
+    return index_path
+
+
+def ensure_dataset(root_dir, index_file, n_clips, seed=0):
+    """Build the dataset unless its index exists; True when it was built now."""
+    if os.path.isfile(os.path.join(root_dir, index_file)):
+        return False
+    build_dataset(root_dir, n_clips, seed, index_file)
+    return True

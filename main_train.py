@@ -1,0 +1,96 @@
+"""Train the video WGAN-GP described by setup.ini.
+
+    python main_train.py [--config setup.ini] [--set SECTION.key=value ...]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from computations.trainer import build_trainer, resume
+from datastream.framereader import DataError, FrameReader, make_iterator
+from datastream.moving_shapes import ensure_dataset
+from nn.DCGAN import build_networks
+from utils.config_parse import ConfigError, load_config, write_config
+from utils.devices import DeviceError, device_for
+from utils.report_stream import open_report_stream
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('--config', default='setup.ini', help='configuration file')
+    parser.add_argument('--set', action='append', default=[], metavar='SECTION.key=value',
+                        help='override one config value (repeatable)')
+    return parser.parse_args(argv)
+
+
+def print_header(config, config_path, n_clips, device):
+    m, a = config.model, config.adam
+    length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
+    print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
+    print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}, batch {m.batch_size},'
+          f' latent {m.latent_dim}, {length}, device {device}, seed {m.seed}')
+    print(f'  adam lr {a.learning_rate} betas ({a.beta1}, {a.beta2}), critic_iter'
+          f' {a.critic_iter}, penalty {a.penalty_coeff}; run folder {config.saving.out_dir}')
+
+
+def prepare_data(config):
+    data = config.data
+    if data.builtin and ensure_dataset(data.root_dir, data.index_dir, data.builtin_clips,
+                                       config.model.seed):
+        print(f'made the built-in moving-shapes dataset in {data.root_dir}')
+    return FrameReader(data.root_dir, data.index_dir, config.model.n_frames,
+                       config.model.frame_size)
+
+
+def train(config, config_path):
+    dataset = prepare_data(config)
+    device = device_for(config.model.use_gpu)
+    print_header(config, config_path, len(dataset), device)
+    np.random.seed(config.model.seed)
+    gen, critic = build_networks(config.model)
+    gen.to_device(device)
+    critic.to_device(device)
+    device.use()
+    out_dir = config.saving.out_dir
+    os.makedirs(out_dir, exist_ok=True)
+    iterator = make_iterator(dataset, config.model.batch_size, config.data.workers,
+                             config.model.seed)
+    with open_report_stream(out_dir, config.saving.log_file) as report_out:
+        trainer, run_length = build_trainer(config, gen, critic, iterator, device, out_dir,
+                                            report_out)
+        resumed = resume(trainer, out_dir, config.saving.resume)
+        if resumed:
+            print(f'resumed from {resumed} at iteration {trainer.updater.iteration}')
+        write_config(config, os.path.join(out_dir, 'setup.ini'))
+        run_length.install_handlers()
+        try:
+            trainer.run()
+        finally:
+            iterator.finalize()
+    print_outputs(out_dir, trainer.updater.iteration)
+
+
+def print_outputs(out_dir, iteration):
+    print(f'\nstopped at iteration {iteration}. In {out_dir}:')
+    print(f'  sample gifs   {os.path.join(out_dir, "samples")}/iter_*.gif')
+    print(f'  loss plots    {os.path.join(out_dir, "loss.png")}, wdist.png; log: log')
+    print(f'  snapshots     snapshot_iter_{iteration} (resume), gen_iter_{iteration}.npz,'
+          f' dis_iter_{iteration}.npz')
+    print(f'  generate:     python utils/generate.py --model {out_dir}/gen_iter_{iteration}.npz')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config, args.set)
+        train(config, args.config)
+    except (ConfigError, DataError, DeviceError, FileNotFoundError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

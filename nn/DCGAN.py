@@ -1,0 +1,119 @@
+"""3D-convolutional DCGAN generator and WGAN-GP critic for videos.
+
+Every video tensor is laid out (N, C, T, H, W): batch, RGB channels, frames,
+height, width. Frame size and frame count must be multiples of 16: the
+generator upsamples four times by 2 and the critic downsamples four times.
+"""
+import numpy as np
+import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+def base_shape(n_frames, frame_size):
+    """(T, H, W) of the smallest feature map, 1/16 of the video in each axis."""
+    if n_frames % 16 or frame_size % 16:
+        raise ValueError(f'n_frames ({n_frames}) and frame_size ({frame_size})'
+                         ' must be multiples of 16')
+    return (n_frames // 16, frame_size // 16, frame_size // 16)
+
+
+def _up(in_ch, out_ch, init):
+    """Transposed 3D convolution that doubles T, H and W."""
+    return L.DeconvolutionND(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
+
+
+def _down(in_ch, out_ch, init):
+    """3D convolution that halves T, H and W."""
+    return L.ConvolutionND(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
+
+
+class SampleNorm(chainer.Link):
+    """Layer normalisation of each sample over (C, T, H, W), then a learned
+    per-channel scale and shift. Built from differentiable functions so the
+    gradient penalty can backpropagate through it twice."""
+
+    def __init__(self, channels, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        with self.init_scope():
+            self.gamma = chainer.Parameter(chainer.initializers.One(), (channels,))
+            self.beta = chainer.Parameter(chainer.initializers.Zero(), (channels,))
+
+    def forward(self, x):
+        flat = F.reshape(x, (len(x), -1))
+        xp = self.xp
+        ones = xp.ones(flat.shape[1], dtype=x.dtype)
+        zeros = xp.zeros(flat.shape[1], dtype=x.dtype)
+        h = F.reshape(F.layer_normalization(flat, ones, zeros, self.eps), x.shape)
+        channel = (1, -1, 1, 1, 1)
+        return (h * F.broadcast_to(F.reshape(self.gamma, channel), x.shape)
+                + F.broadcast_to(F.reshape(self.beta, channel), x.shape))
+
+
+class Generator(chainer.Chain):
+    """Latent vector (N, latent_dim) -> video (N, 3, T, H, W) in [-1, 1]."""
+
+    def __init__(self, ch=512, latent_dim=100, n_frames=32, frame_size=64):
+        super().__init__()
+        self.ch, self.latent_dim = ch, latent_dim
+        self.base = base_shape(n_frames, frame_size)
+        units = ch * int(np.prod(self.base))
+        init = chainer.initializers.Normal(0.02)
+        with self.init_scope():
+            self.l0 = L.Linear(latent_dim, units, initialW=init)
+            self.bn0 = L.BatchNormalization(units)
+            self.dc1 = _up(ch, ch // 2, init)
+            self.bn1 = L.BatchNormalization(ch // 2)
+            self.dc2 = _up(ch // 2, ch // 4, init)
+            self.bn2 = L.BatchNormalization(ch // 4)
+            self.dc3 = _up(ch // 4, ch // 8, init)
+            self.bn3 = L.BatchNormalization(ch // 8)
+            self.dc4 = _up(ch // 8, 3, init)
+
+    def make_hidden(self, batch, rng=np.random):
+        """Latent vectors on the unit sphere, as numpy float32 (batch, latent_dim)."""
+        z = rng.standard_normal((batch, self.latent_dim)).astype(np.float32)
+        return z / np.linalg.norm(z, axis=1, keepdims=True)
+
+    def forward(self, z):
+        h = F.leaky_relu(self.bn0(self.l0(z)))
+        h = F.reshape(h, (len(z), self.ch) + self.base)
+        h = F.leaky_relu(self.bn1(self.dc1(h)))
+        h = F.leaky_relu(self.bn2(self.dc2(h)))
+        h = F.leaky_relu(self.bn3(self.dc3(h)))
+        return F.tanh(self.dc4(h))
+
+
+class Critic(chainer.Chain):
+    """Video (N, 3, T, H, W) -> score (N, 1). No BatchNorm: the gradient
+    penalty is per sample, so each sample is layer-normalised on its own."""
+
+    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0):
+        super().__init__()
+        base = base_shape(n_frames, frame_size)
+        init = chainer.initializers.HeNormal(weight_scale)
+        with self.init_scope():
+            self.c1 = _down(3, ch // 8, init)
+            self.c2 = _down(ch // 8, ch // 4, init)
+            self.ln2 = SampleNorm(ch // 4)
+            self.c3 = _down(ch // 4, ch // 2, init)
+            self.ln3 = SampleNorm(ch // 2)
+            self.c4 = _down(ch // 2, ch, init)
+            self.ln4 = SampleNorm(ch)
+            self.c5 = L.ConvolutionND(3, ch, 1, ksize=3, stride=1, pad=1, initialW=init)
+            self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
+
+    def forward(self, x):
+        h = F.leaky_relu(self.c1(x))
+        h = F.leaky_relu(self.ln2(self.c2(h)))
+        h = F.leaky_relu(self.ln3(self.c3(h)))
+        h = F.leaky_relu(self.ln4(self.c4(h)))
+        return self.l6(self.c5(h))
+
+
+def build_networks(model):
+    """(Generator, Critic) for a ModelConfig."""
+    gen = Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size)
+    critic = Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale)
+    return gen, critic

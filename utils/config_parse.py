@@ -1,0 +1,224 @@
+"""Load setup.ini into one typed, validated, frozen config object.
+
+Values are parsed by their declared type and never evaluated. The seed's own
+file style loads unchanged: quoted strings, inline `#` comments, `.0002`.
+Every problem stops the program before any work with one line that names the
+file, section, key, value and what was expected.
+"""
+import configparser
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    """A bad configuration file, section, key or value."""
+
+
+# --- value checks: each returns None when fine, else what was expected ------
+
+def at_least(low):
+    return lambda v: None if v >= low else f'a value >= {low}'
+
+
+def in_range(low, high):
+    return lambda v: None if low <= v < high else f'a value in [{low}, {high})'
+
+
+def multiple_of(n, low):
+    def check(v):
+        return None if v >= low and v % n == 0 else f'a multiple of {n} (>= {low})'
+    return check
+
+
+def non_empty(v):
+    return None if v else 'a non-empty string'
+
+
+def opt(default, check=None, doc=''):
+    """A config key: its default, an optional check and a one-line doc."""
+    return field(default=default, metadata={'check': check, 'doc': doc})
+
+
+# --- the schema ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DataConfig:
+    root_dir: str = opt('data/moving_shapes', non_empty, 'folder holding the clips')
+    index_dir: str = opt('index.txt', non_empty, 'index file, relative to root_dir')
+    workers: int = opt(2, at_least(0), 'loader processes (0 = load in the main process)')
+    builtin: bool = opt(False, None, 'make the built-in moving-shapes dataset at root_dir if missing')
+    builtin_clips: int = opt(1024, at_least(1), 'clips in the built-in dataset')
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    ch: int = opt(512, multiple_of(8, 8), 'channels of the widest layer')
+    batch_size: int = opt(16, at_least(1), 'clips per batch')
+    frame_size: int = opt(64, multiple_of(16, 16), 'frame height and width in pixels')
+    n_frames: int = opt(32, multiple_of(16, 16), 'frames per clip')
+    epochs: int = opt(15, at_least(0), 'training length in epochs (used when iterations = 0)')
+    iterations: int = opt(0, at_least(0), 'training length in generator updates (0 = use epochs)')
+    use_gpu: int = opt(-1, at_least(-1), 'CUDA device number, -1 for the CPU')
+    latent_dim: int = opt(100, at_least(1), 'size of the latent vector z')
+    weight_scale: float = opt(1.0, lambda v: None if v > 0 else 'a value > 0',
+                              'scale of the critic HeNormal init')
+    seed: int = opt(0, at_least(0), 'random seed of weights, data order, latents')
+
+
+@dataclass(frozen=True)
+class AdamConfig:
+    learning_rate: float = opt(0.0002, lambda v: None if v > 0 else 'a value > 0', 'Adam alpha')
+    beta1: float = opt(0.5, in_range(0.0, 1.0), 'Adam beta1')
+    beta2: float = opt(0.999, in_range(0.0, 1.0), 'Adam beta2')
+    critic_iter: int = opt(5, at_least(1), 'critic updates per generator update')
+    penalty_coeff: float = opt(10.0, at_least(0.0), 'gradient penalty coefficient lambda')
+
+
+@dataclass(frozen=True)
+class SavingConfig:
+    snap_interval: int = opt(10000, at_least(1), 'iterations between snapshots')
+    disp_interval: int = opt(100, at_least(1), 'iterations between printed log lines')
+    plot_interval: int = opt(1000, at_least(1), 'iterations between sample gifs and plots')
+    out_dir: str = opt('result', non_empty, 'run folder')
+    log_file: str = opt('', None, 'also write the printed log here ('' = stdout only)')
+    resume: str = opt('latest', non_empty, "'latest', 'none' or a snapshot path")
+    n_samples: int = opt(16, at_least(1), 'videos in each sample grid gif')
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    adam: AdamConfig = AdamConfig()
+    saving: SavingConfig = SavingConfig()
+
+
+SECTIONS = {'DATA': 'data', 'MODEL': 'model', 'ADAM': 'adam', 'SAVING': 'saving'}
+
+
+# --- parsing -------------------------------------------------------------------
+
+def _unquote(text):
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '\'"':
+        return text[1:-1]
+    return text
+
+
+_BOOLS = {'true': True, 'yes': True, 'on': True, '1': True,
+          'false': False, 'no': False, 'off': False, '0': False}
+
+
+def _parse_value(kind, text):
+    """Parse text as kind; raise ValueError with what was expected."""
+    text = _unquote(text)
+    if kind is str:
+        return text
+    if kind is bool:
+        if text.lower() not in _BOOLS:
+            raise ValueError('a boolean (yes/no, true/false, on/off, 1/0)')
+        return _BOOLS[text.lower()]
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError('an integer' if kind is int else 'a number') from None
+
+
+def _nearest(name, choices):
+    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ''
+
+
+def _section_fields(section):
+    cls = type(getattr(Config(), SECTIONS[section]))
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _convert(source, section, key, text):
+    """Parse and check one value, or raise ConfigError naming everything."""
+    where = f'{source} [{section}] {key} = {text!r}'
+    if section not in SECTIONS:
+        raise ConfigError(f'{source}: unknown section [{section}]{_nearest(section, SECTIONS)};'
+                          f' expected one of {", ".join(SECTIONS)}')
+    fields = _section_fields(section)
+    if key not in fields:
+        raise ConfigError(f'{source} [{section}]: unknown key {key!r}{_nearest(key, fields)}')
+    spec = fields[key]
+    try:
+        value = _parse_value(spec.type, text)
+    except ValueError as err:
+        raise ConfigError(f'{where}: expected {err}') from None
+    check = spec.metadata['check']
+    problem = check(value) if check else None
+    if problem:
+        raise ConfigError(f'{where}: expected {problem}')
+    return value
+
+
+def _read_ini(path):
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#', ';'))
+    if not os.path.isfile(path):
+        raise ConfigError(f'{path}: config file not found')
+    try:
+        parser.read(path, encoding='utf-8')
+    except configparser.Error as err:
+        raise ConfigError(f'{path}: {" ".join(str(err).split())}') from None
+    return parser
+
+
+def _split_override(item):
+    """'SECTION.key=value' -> (section, key, value)."""
+    name, sep, value = item.partition('=')
+    section, dot, key = name.strip().partition('.')
+    if not sep or not dot or not key:
+        raise ConfigError(f'--set {item!r}: expected SECTION.key=value, e.g. MODEL.batch_size=8')
+    return section.strip(), key.strip().lower(), value
+
+
+def _check_whole(config, source):
+    if config.model.iterations == 0 and config.model.epochs == 0:
+        raise ConfigError(f'{source} [MODEL] iterations = 0 and epochs = 0:'
+                          ' expected a training length (iterations or epochs > 0)')
+
+
+def load_config(path, overrides=()):
+    """Read path, apply 'SECTION.key=value' overrides, validate; return a Config."""
+    values = {name: {} for name in SECTIONS.values()}
+    parser = _read_ini(path)
+    for section in parser.sections():
+        for key, text in parser.items(section):
+            value = _convert(path, section, key, text)
+            values[SECTIONS[section]][key] = value
+    for item in overrides:
+        section, key, text = _split_override(item)
+        value = _convert('--set', section, key, text)
+        values[SECTIONS[section]][key] = value
+    sections = {name: type(getattr(Config(), name))(**values[name]) for name in SECTIONS.values()}
+    config = Config(**sections)
+    _check_whole(config, path)
+    return config
+
+
+def format_config(config):
+    """The config as setup.ini text, every key written out."""
+    lines = []
+    for section, name in SECTIONS.items():
+        lines.append(f'[{section}]')
+        part = getattr(config, name)
+        for f in dataclasses.fields(part):
+            value = getattr(part, f.name)
+            if isinstance(value, bool):
+                value = 'yes' if value else 'no'
+            elif isinstance(value, str):
+                value = f'"{value}"' if "'" in value else f"'{value}'"
+            lines.append(f'# {f.metadata["doc"]}')
+            lines.append(f'{f.name} = {value}')
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def write_config(config, path):
+    with open(path, 'w', encoding='utf-8') as out:
+        out.write(format_config(config))

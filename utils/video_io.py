@@ -1,0 +1,31 @@
+"""Turn generated video arrays into pictures: uint8 frames, grids and gifs."""
+import math
+
+import numpy as np
+from PIL import Image
+
+
+def to_uint8_frames(videos):
+    """(N, 3, T, H, W) floats in [-1, 1] -> uint8 (N, T, H, W, 3)."""
+    videos = np.clip((np.asarray(videos) + 1) * 127.5, 0, 255).round()
+    return videos.astype(np.uint8).transpose(0, 2, 3, 4, 1)
+
+
+def tile_grid(videos, cols=None, gap=1):
+    """(N, T, H, W, 3) -> one (T, rows*H, cols*W, 3) video, near-square by default."""
+    n, frames, height, width, _ = videos.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.zeros((frames, rows * (height + gap) - gap, cols * (width + gap) - gap, 3),
+                    dtype=np.uint8)
+    for i, video in enumerate(videos):
+        top, left = (i // cols) * (height + gap), (i % cols) * (width + gap)
+        grid[:, top:top + height, left:left + width] = video
+    return grid
+
+
+def save_gif(path, frames, fps=8):
+    """Write (T, H, W, 3) uint8 frames as a looping gif."""
+    images = [Image.fromarray(frame) for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:],
+                   duration=round(1000 / fps), loop=0, optimize=False)
