@@ -6,17 +6,18 @@ class DeviceError(RuntimeError):
     """A requested device that this machine cannot provide."""
 
 
-def device_for(use_gpu):
-    """-1 -> the CPU (numpy); N >= 0 -> CUDA device N through CuPy."""
+def device_for(use_gpu, option='[MODEL] use_gpu'):
+    """-1 -> the CPU (numpy); N >= 0 -> CUDA device N through CuPy.
+    `option` names the setting in errors."""
     if use_gpu < 0:
         return chainer.get_device('@numpy')
     cuda = chainer.backends.cuda
     if not cuda.available:
-        raise DeviceError(f'[MODEL] use_gpu = {use_gpu}: CuPy with a CUDA GPU is not available'
+        raise DeviceError(f'{option} = {use_gpu}: CuPy with a CUDA GPU is not available'
                           ' here; install the GPU extra (see README) or set use_gpu = -1')
     count = cuda.cupy.cuda.runtime.getDeviceCount()
     if use_gpu >= count:
-        raise DeviceError(f'[MODEL] use_gpu = {use_gpu}: this machine has {count} CUDA'
+        raise DeviceError(f'{option} = {use_gpu}: this machine has {count} CUDA'
                           f' device(s), numbered 0 to {count - 1}')
     if not cuda.cudnn_enabled:
         print('note: cuDNN is not available to CuPy; convolutions use CuPy kernels')

@@ -1,0 +1,53 @@
+"""Shared fixtures: a tiny built-in dataset and tiny run configs (CPU, seconds)."""
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from datastream.moving_shapes import build_dataset  # noqa: E402
+
+TINY = {
+    'DATA': {'index_dir': 'index.txt', 'workers': 0},
+    'MODEL': {'ch': 8, 'batch_size': 2, 'frame_size': 16, 'n_frames': 16, 'iterations': 3,
+              'latent_dim': 8, 'seed': 0},
+    'ADAM': {'critic_iter': 2},
+    'SAVING': {'snap_interval': 2, 'disp_interval': 1, 'plot_interval': 2, 'n_samples': 4},
+}
+
+
+def write_ini(path, sections):
+    """Write {SECTION: {key: value}} as an ini file; returns the path as str."""
+    lines = []
+    for section, values in sections.items():
+        lines.append(f'[{section}]')
+        lines.extend(f'{key} = {value}' for key, value in values.items())
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)
+
+
+def tiny_sections(data_dir, out_dir, **changes):
+    """TINY with paths filled in; changes are {'SECTION.key': value}."""
+    sections = {name: dict(values) for name, values in TINY.items()}
+    sections['DATA']['root_dir'] = data_dir
+    sections['SAVING']['out_dir'] = out_dir
+    for name, value in changes.items():
+        section, key = name.split('.')
+        sections[section][key] = value
+    return sections
+
+
+@pytest.fixture(scope='session')
+def shapes_dir(tmp_path_factory):
+    """12 built-in clips of 16 frames at 32 px."""
+    root = tmp_path_factory.mktemp('shapes')
+    build_dataset(str(root), 12, seed=0, n_frames=16, size=32)
+    return str(root)
+
+
+@pytest.fixture
+def tiny_ini(tmp_path, shapes_dir):
+    """Path of a tiny config that trains 3 iterations into tmp_path/run."""
+    return write_ini(tmp_path / 'tiny.ini', tiny_sections(shapes_dir, str(tmp_path / 'run')))

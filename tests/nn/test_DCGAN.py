@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import chainer
+import chainer.functions as F
+from chainer import gradient_check
+
+from nn.DCGAN import Critic, Generator, base_shape
+
+
+@pytest.mark.parametrize('frame_size,n_frames', [(16, 16), (32, 16), (16, 32)])
+def test_output_shapes(frame_size, n_frames):
+    gen = Generator(ch=8, latent_dim=4, n_frames=n_frames, frame_size=frame_size)
+    critic = Critic(ch=8, n_frames=n_frames, frame_size=frame_size)
+    z = gen.make_hidden(3, np.random.RandomState(0))
+    video = gen(z)
+    assert video.shape == (3, 3, n_frames, frame_size, frame_size)
+    assert float(abs(video.array).max()) <= 1.0
+    assert critic(video).shape == (3, 1)
+
+
+def test_latents_lie_on_the_unit_sphere():
+    z = Generator(ch=8, latent_dim=5, n_frames=16, frame_size=16).make_hidden(
+        4, np.random.RandomState(1))
+    assert z.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1, rtol=1e-6)
+
+
+def test_sizes_must_be_multiples_of_16():
+    with pytest.raises(ValueError, match='multiples of 16'):
+        base_shape(24, 64)
+
+
+def test_critic_normalises_each_sample_on_its_own():
+    critic = Critic(ch=8, n_frames=16, frame_size=16)
+    x = np.random.RandomState(0).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
+    alone = critic(x[:1]).array
+    together = critic(x).array[:1]
+    np.testing.assert_allclose(alone, together, rtol=1e-5, atol=1e-6)
+
+
+def _grad_norm(critic, x):
+    x = chainer.Variable(x)
+    grad, = chainer.grad([critic(x)], [x], enable_double_backprop=True)
+    return F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4))), grad
+
+
+def test_gradient_penalty_matches_numerical_gradient():
+    """The input gradient behind the penalty agrees with finite differences
+    (numerical_grad over 256 random voxels, float64), and its norm is the
+    L2 norm over (C, T, H, W)."""
+    critic = Critic(ch=8, n_frames=16, frame_size=16)
+    for param in critic.params():
+        param.array = param.array.astype(np.float64)
+    rng = np.random.RandomState(2)
+    x = rng.uniform(-1, 1, (1, 3, 16, 16, 16))
+    norm, grad = _grad_norm(critic, x)
+    voxels = rng.choice(x.size, 256, replace=False)
+    values = x.ravel()[voxels].copy()
+
+    def score():
+        probe = x.copy()
+        probe.ravel()[voxels] = values
+        return (critic(probe).array,)
+
+    numeric, = gradient_check.numerical_grad(score, (values,), (np.ones((1, 1)),), eps=1e-4)
+    np.testing.assert_allclose(grad.array.ravel()[voxels], numeric, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(norm.array[0], np.sqrt((grad.array ** 2).sum()), rtol=1e-10)
+
+
+def test_double_backprop_reaches_every_critic_weight():
+    critic = Critic(ch=8, n_frames=16, frame_size=16)
+    x = np.random.RandomState(3).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
+    norm, _ = _grad_norm(critic, x)
+    critic.cleargrads()
+    F.mean((norm - 1) ** 2).backward()
+    for name, param in critic.namedparams():
+        # Shifts at or after the last LeakyReLU only move its kink: the input
+        # gradient does not depend on them smoothly, so no gradient reaches them.
+        if name in ('/ln4/beta', '/c5/b', '/l6/b'):
+            continue
+        assert param.grad is not None and np.abs(param.grad).max() > 0, name
