@@ -24,8 +24,9 @@ def tile_grid(videos, cols=None, gap=1):
     return grid
 
 
-def save_gif(path, frames, fps=8):
-    """Write (T, H, W, 3) uint8 frames as a looping gif."""
+def save_gif(path, frames, fps=10):
+    """Write (T, H, W, 3) uint8 frames as a looping gif. Identical consecutive
+    frames are stored once, shown for their summed duration (Pillow's encoder)."""
     images = [Image.fromarray(frame) for frame in frames]
     images[0].save(path, save_all=True, append_images=images[1:],
                    duration=round(1000 / fps), loop=0, optimize=False)

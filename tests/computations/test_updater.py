@@ -1,0 +1,75 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import chainer
+
+from computations.trainer import build_trainer
+from datastream.framereader import FrameReader, make_iterator
+from nn.DCGAN import build_networks
+from tests.conftest import tiny_sections, write_ini
+from utils.config_parse import load_config
+
+KEYS = ('gen/loss', 'critic/loss', 'critic/gp', 'critic/wdist')
+
+
+def make_trainer(shapes_dir, out_dir, tmp_path, **changes):
+    config = load_config(write_ini(tmp_path / 'c.ini', tiny_sections(shapes_dir, out_dir,
+                                                                     **changes)))
+    np.random.seed(config.model.seed)
+    gen, critic = build_networks(config.model)
+    dataset = FrameReader(shapes_dir, 'index.txt', config.model.n_frames, config.model.frame_size)
+    iterator = make_iterator(dataset, config.model.batch_size, config.data.workers,
+                             config.model.seed)
+    trainer, _ = build_trainer(config, gen, critic, iterator, chainer.get_device('@numpy'),
+                               out_dir, report_out=open(os.devnull, 'w'))
+    return trainer, gen, critic
+
+
+def logged_losses(out_dir):
+    with open(os.path.join(out_dir, 'log')) as log:
+        return [[entry[key] for key in KEYS] for entry in json.load(log)]
+
+
+def test_one_iteration_updates_both_networks_and_reports(shapes_dir, tmp_path):
+    trainer, gen, critic = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path)
+    before = {name: p.array.copy() for name, p in list(gen.namedparams()) + [
+        ('critic' + n, p) for n, p in critic.namedparams()]}
+    observation = {}
+    with trainer.reporter.scope(observation):
+        trainer.updater.update()
+    for key in KEYS:
+        assert np.isfinite(float(chainer.as_array(observation[key]))), key
+    assert observation['data/skipped'] == 0
+    changed_gen = [n for n, p in gen.namedparams() if not np.array_equal(p.array, before[n])]
+    changed_critic = [n for n, p in critic.namedparams()
+                      if not np.array_equal(p.array, before['critic' + n])]
+    assert '/l0/W' in changed_gen and '/dc4/W' in changed_gen
+    assert '/c1/W' in changed_critic and '/l6/W' in changed_critic
+
+
+def test_fixed_seed_repeats_exactly(shapes_dir, tmp_path):
+    runs = []
+    for name in ('a', 'b'):
+        out_dir = str(tmp_path / name)
+        trainer, _, _ = make_trainer(shapes_dir, out_dir, tmp_path)
+        trainer.run()
+        runs.append(logged_losses(out_dir))
+    assert len(runs[0]) == 3 and runs[0] == runs[1]
+
+
+@pytest.mark.parametrize('workers', [0, 1])
+def test_resume_continues_the_same_run(shapes_dir, tmp_path, workers):
+    """12 clips, batch 2, 2 critic steps: 5 iterations cross an epoch boundary."""
+    def trainer_for(out_dir, iterations):
+        return make_trainer(shapes_dir, out_dir, tmp_path, **{
+            'MODEL.iterations': iterations, 'DATA.workers': workers})[0]
+    whole = str(tmp_path / 'whole')
+    trainer_for(whole, 5).run()
+    parts = str(tmp_path / 'parts')
+    trainer_for(parts, 2).run()
+    second = trainer_for(parts, 5)
+    chainer.serializers.load_npz(os.path.join(parts, 'snapshot_iter_2'), second)
+    second.run()
+    assert logged_losses(parts) == logged_losses(whole)

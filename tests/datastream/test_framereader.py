@@ -1,0 +1,122 @@
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from datastream.framereader import (DataError, FrameReader, ReplayableShuffle, fit_length,
+                                    load_clip, read_index)
+from datastream.moving_shapes import write_stacked_jpeg
+
+
+def gradient_frames(n_frames, size):
+    """(T, S, S, 3) uint8 frames whose brightness encodes the frame number."""
+    frames = np.zeros((n_frames, size, size, 3), np.uint8)
+    for t in range(n_frames):
+        frames[t] = 10 + 12 * t
+    return frames
+
+
+def write_png_stack(path, frames):
+    stacked = frames.reshape(-1, frames.shape[2], 3)[..., ::-1]
+    assert cv2.imwrite(str(path), stacked)
+    return str(path)
+
+
+def write_mp4(path, frames, fps=10):
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
+    return str(path)
+
+
+def test_stacked_image_is_resized_to_frame_size_and_scaled_fixed(tmp_path):
+    frames = np.zeros((16, 32, 32, 3), np.uint8)
+    frames[:, :, :16] = 255
+    clip = load_clip(write_png_stack(tmp_path / 'c.png', frames), 16, 16)
+    assert clip.shape == (3, 16, 16, 16) and clip.dtype == np.float32
+    assert clip.min() == -1.0 and clip.max() == 1.0
+    np.testing.assert_allclose(clip[:, :, :, :8], 1.0)
+    np.testing.assert_allclose(clip[:, :, :, 8:], -1.0)
+
+
+def test_short_clip_repeats_last_frame_and_long_clip_is_cut(tmp_path):
+    short = load_clip(write_png_stack(tmp_path / 's.png', gradient_frames(5, 16)), 16, 16)
+    for t in range(5, 16):
+        np.testing.assert_array_equal(short[:, t], short[:, 4])
+    assert short[0, 0, 0, 0] == pytest.approx(10 / 127.5 - 1)
+    long = load_clip(write_png_stack(tmp_path / 'l.png', gradient_frames(20, 16)), 16, 16)
+    assert long[0, 15, 0, 0] == pytest.approx((10 + 12 * 15) / 127.5 - 1)
+
+
+def test_fit_length_keeps_order():
+    frames = np.arange(3)[:, None]
+    np.testing.assert_array_equal(fit_length(frames, 5)[:, 0], [0, 1, 2, 2, 2])
+    np.testing.assert_array_equal(fit_length(frames, 2)[:, 0], [0, 1])
+
+
+def test_mp4_clip_reads_with_padding(tmp_path):
+    frames = gradient_frames(10, 48)
+    clip = load_clip(write_mp4(tmp_path / 'v.mp4', frames), 16, 32)
+    assert clip.shape == (3, 16, 32, 32)
+    brightness = clip[0].mean(axis=(1, 2))
+    assert np.all(np.diff(brightness[:10]) > 0), 'frames keep their order'
+    np.testing.assert_array_equal(clip[:, 10:], np.repeat(clip[:, 9:10], 6, axis=1))
+
+
+def test_index_expands_folders_skips_comments_and_resolves_paths(tmp_path):
+    folder = tmp_path / 'video_a'
+    folder.mkdir()
+    for name in ('b.jpg', 'a.jpg', 'notes.txt'):
+        (folder / name).write_bytes(b'x')
+    absolute = tmp_path / 'abs.mp4'
+    absolute.write_bytes(b'x')
+    (tmp_path / 'index.txt').write_text(f'# my clips\n\nvideo_a\n{absolute}  # one more\n')
+    assert read_index(str(tmp_path), 'index.txt') == [
+        str(folder / 'a.jpg'), str(folder / 'b.jpg'), str(absolute)]
+
+
+def test_missing_or_empty_index_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match='index.txt not found'):
+        read_index(str(tmp_path), 'index.txt')
+    (tmp_path / 'index.txt').write_text('# nothing\n')
+    with pytest.raises(DataError, match='lists no clips'):
+        read_index(str(tmp_path), 'index.txt')
+
+
+def test_corrupt_clip_is_skipped_with_a_warning(tmp_path, capsys):
+    write_stacked_jpeg(str(tmp_path / 'good.jpg'), gradient_frames(16, 16))
+    (tmp_path / 'bad.jpg').write_bytes(b'not a jpeg')
+    (tmp_path / 'index.txt').write_text('bad.jpg\nmissing.jpg\ngood.jpg\n')
+    dataset = FrameReader(str(tmp_path), 'index.txt', 16, 16)
+    clip, skipped = dataset[0]
+    assert clip.shape == (3, 16, 16, 16) and skipped == 2
+    err = capsys.readouterr().err
+    assert 'bad.jpg' in err and 'missing.jpg' in err and 'warning' in err
+    assert dataset[2][1] == 0
+
+
+def test_index_without_readable_clip_is_a_clear_error(tmp_path):
+    (tmp_path / 'bad.jpg').write_bytes(b'junk')
+    (tmp_path / 'index.txt').write_text('bad.jpg\n')
+    with pytest.raises(DataError, match='none of them is readable'):
+        FrameReader(str(tmp_path), 'index.txt', 16, 16)
+
+
+def test_replayable_shuffle_depends_only_on_seed_and_previous_order():
+    first = ReplayableShuffle(3)(np.arange(10), 0)
+    assert sorted(first) == list(range(10))
+    assert np.array_equal(ReplayableShuffle(3)(first, 10), ReplayableShuffle(3)(first.copy(), 0))
+    assert not np.array_equal(ReplayableShuffle(3)(first, 10), first)
+    assert not np.array_equal(ReplayableShuffle(4)(np.arange(10), 0), first)
+
+
+def test_builtin_clips_load(shapes_dir):
+    dataset = FrameReader(shapes_dir, 'index.txt', 16, 16)
+    assert len(dataset) == 12
+    clip, skipped = dataset[5]
+    assert clip.shape == (3, 16, 16, 16) and skipped == 0
+    assert -1 <= clip.min() < clip.max() <= 1
+    assert os.path.basename(dataset.paths[0]) == 'clip_00000.jpg'

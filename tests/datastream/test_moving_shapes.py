@@ -1,0 +1,41 @@
+import json
+import os
+
+import numpy as np
+
+from datastream.moving_shapes import PALETTE, build_dataset, ensure_dataset, render_clip
+
+
+def test_render_is_deterministic_per_seed():
+    a, factors_a = render_clip(np.random.RandomState([0, 1]), 8, 32)
+    b, factors_b = render_clip(np.random.RandomState([0, 1]), 8, 32)
+    c, _ = render_clip(np.random.RandomState([0, 2]), 8, 32)
+    assert a.shape == (8, 32, 32, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and factors_a == factors_b
+    assert not np.array_equal(a, c)
+
+
+def test_shapes_move_and_background_drifts():
+    frames, factors = render_clip(np.random.RandomState([0, 3]), 16, 64)
+    colour = np.array(PALETTE[factors['shapes'][0]['colour']])
+    is_shape = np.all(frames == colour, axis=-1)
+    assert is_shape.any(axis=(1, 2)).all(), 'the shape is in every frame'
+    centres = [np.argwhere(mask).mean(axis=0) for mask in is_shape]
+    assert np.abs(centres[-1] - centres[0]).max() > 2, 'the shape moves'
+    background = ~is_shape[0] & ~is_shape[-1]
+    assert np.abs(frames[0][background].astype(int) - frames[-1][background]).mean() > 1
+
+
+def test_build_writes_clips_factors_and_index(tmp_path):
+    index = build_dataset(str(tmp_path), 5, seed=1, n_frames=16, size=32)
+    assert open(index).read().strip().splitlines()[-1] == 'clips'
+    assert sorted(os.listdir(tmp_path / 'clips')) == [f'clip_{i:05d}.jpg' for i in range(5)]
+    lines = (tmp_path / 'factors.jsonl').read_text().splitlines()
+    assert len(lines) == 5 and json.loads(lines[0])['clip'] == 'clips/clip_00000.jpg'
+
+
+def test_ensure_builds_once(tmp_path):
+    assert ensure_dataset(str(tmp_path), 'index.txt', 3, seed=0)
+    stamp = os.path.getmtime(tmp_path / 'clips' / 'clip_00000.jpg')
+    assert not ensure_dataset(str(tmp_path), 'index.txt', 3, seed=0)
+    assert os.path.getmtime(tmp_path / 'clips' / 'clip_00000.jpg') == stamp

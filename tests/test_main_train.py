@@ -1,0 +1,87 @@
+"""End to end: main_train.py and utils/generate.py as a user runs them."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from PIL import Image
+
+from tests.conftest import ROOT, tiny_sections, write_ini
+
+
+def run(script, *args, timeout=300):
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def gif_info(path):
+    """(frames shown at 10 fps, size): repeated frames are stored once, longer."""
+    with Image.open(path) as gif:
+        total_ms = 0
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            total_ms += gif.info['duration']
+        return total_ms // 100, gif.size
+
+
+def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
+    result = run('main_train.py', '--config', tiny_ini)
+    assert result.returncode == 0, result.stderr
+    assert 'gen/loss' in result.stdout and 'critic/wdist' in result.stdout
+    assert 'stopped at iteration 3' in result.stdout
+    out = tmp_path / 'run'
+    for name in ('log', 'loss.png', 'wdist.png', 'setup.ini', 'snapshot_iter_3',
+                 'gen_iter_3.npz', 'dis_iter_3.npz', 'snapshot_iter_2'):
+        assert (out / name).is_file(), name
+    assert gif_info(out / 'samples' / 'iter_0000003.gif') == (16, (16 * 2 + 1,) * 2)
+
+    gen = run('utils/generate.py', '--model', str(out / 'gen_iter_3.npz'), '--n', '3',
+              '--outdir', str(tmp_path / 'gifs'))
+    assert gen.returncode == 0, gen.stderr
+    assert sorted(os.listdir(tmp_path / 'gifs')) == [
+        'grid.gif', 'sample_0000.gif', 'sample_0001.gif', 'sample_0002.gif']
+    assert gif_info(tmp_path / 'gifs' / 'sample_0001.gif') == (16, (16, 16))
+
+
+def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):
+    assert run('main_train.py', '--config', tiny_ini).returncode == 0
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.iterations=4')
+    assert result.returncode == 0, result.stderr
+    assert 'resumed from' in result.stdout and 'iteration 3' in result.stdout
+    assert (tmp_path / 'run' / 'snapshot_iter_4').is_file()
+
+
+def test_bad_config_stops_before_any_work(tmp_path, tiny_ini):
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.ch=12')
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --set [MODEL] ch = '12':"
+                                     " expected a multiple of 8 (>= 8)")
+    assert not (tmp_path / 'run').exists()
+
+
+def test_builtin_dataset_is_made_on_first_use(tmp_path):
+    sections = tiny_sections(str(tmp_path / 'shapes'), str(tmp_path / 'run'), **{
+        'DATA.builtin': 'yes', 'DATA.builtin_clips': 6, 'MODEL.iterations': 1})
+    result = run('main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections))
+    assert result.returncode == 0, result.stderr
+    assert 'made the built-in moving-shapes dataset' in result.stdout
+    assert 'on 6 clips' in result.stdout
+
+
+def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
+        'MODEL.iterations': 100000, 'SAVING.snap_interval': 100000})
+    process = subprocess.Popen(
+        [sys.executable, 'main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / 'run' / 'log'
+    deadline = time.time() + 120
+    while not (log.exists() and log.stat().st_size > 2) and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    snapshots = [n for n in os.listdir(tmp_path / 'run') if n.startswith('snapshot_iter_')]
+    assert len(snapshots) == 1, snapshots
+    assert f'stopped at iteration {snapshots[0].split("_")[-1]}' in stdout

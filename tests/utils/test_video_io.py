@@ -1,0 +1,28 @@
+import numpy as np
+from PIL import Image
+
+from utils.video_io import save_gif, tile_grid, to_uint8_frames
+
+
+def test_to_uint8_maps_minus_one_to_zero_and_one_to_255():
+    videos = np.array([-1.0, 0.0, 1.0, 2.0], np.float32).reshape(1, 1, 4, 1, 1).repeat(3, 1)
+    frames = to_uint8_frames(videos)
+    assert frames.shape == (1, 4, 1, 1, 3) and frames.dtype == np.uint8
+    assert frames[0, :, 0, 0, 0].tolist() == [0, 128, 255, 255]
+
+
+def test_grid_places_videos_row_by_row():
+    videos = np.stack([np.full((2, 3, 4, 3), 10 * (i + 1), np.uint8) for i in range(5)])
+    grid = tile_grid(videos, cols=3, gap=1)
+    assert grid.shape == (2, 2 * 3 + 1, 3 * 4 + 2, 3)
+    assert grid[0, 0, 0, 0] == 10 and grid[0, 0, 5, 0] == 20 and grid[0, 4, 0, 0] == 40
+    assert grid[0, 3, 0, 0] == 0 and grid[0, 4, 10, 0] == 0, 'gaps and empty cells are black'
+
+
+def test_gif_keeps_every_distinct_frame(tmp_path):
+    frames = np.stack([np.full((8, 8, 3), 20 * t, np.uint8) for t in range(6)])
+    save_gif(str(tmp_path / 'a.gif'), frames)
+    with Image.open(tmp_path / 'a.gif') as gif:
+        assert gif.n_frames == 6 and gif.size == (8, 8)
+        gif.seek(5)
+        assert np.array(gif.convert('RGB'))[0, 0, 0] == 100
