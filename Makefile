@@ -1,25 +1,40 @@
 # Two entry points: `make train` (built-in dataset, writes gifs) and `make test`.
-# Both create .venv with what they need on first use.
+# Both create .venv with what they need on first use. FAST=0 skips the optional
+# PyTorch kernels that make CPU training several times faster.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --quiet
 CONFIG ?= setup.ini
+FAST ?= 1
+SETUP := $(if $(filter 1,$(FAST)),setup-fast,setup)
 
-.PHONY: setup train test clean-venv
+.PHONY: setup setup-fast train test bench clean-venv
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip "setuptools<70" wheel
-	$(PY) -m pip install --quiet --no-build-isolation -r requirements-dev.txt
+	$(PIP) install --upgrade pip "setuptools<70" wheel
+	$(PIP) install --no-build-isolation -r requirements-dev.txt
 	touch $@
 
-train: setup
+setup-fast: $(VENV)/.installed-fast
+
+$(VENV)/.installed-fast: $(VENV)/.installed bench/requirements.txt
+	$(PIP) install -r bench/requirements.txt
+	$(PIP) install "setuptools<70"
+	touch $@
+
+train: $(SETUP)
 	$(PY) main_train.py --config $(CONFIG)
 
-test: setup
+test: $(SETUP)
 	$(PY) -m pytest -q tests
+
+bench: setup-fast
+	$(PY) bench/train_step.py --peer torch
+	$(PY) bench/loader.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,11 +6,13 @@ import argparse
 import os
 import sys
 
+import chainer
 import numpy as np
 
 from computations.trainer import build_trainer, resume
 from datastream.framereader import DataError, FrameReader, make_iterator
 from datastream.moving_shapes import ensure_dataset
+from nn import fast_conv
 from nn.DCGAN import build_networks
 from utils.config_parse import ConfigError, load_config, write_config
 from utils.devices import DeviceError, device_for
@@ -25,6 +27,14 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def conv_backend(model):
+    if model.use_gpu >= 0:
+        return 'CuPy'
+    if fast_conv.in_use(np.zeros(1)):
+        return 'PyTorch CPU kernels (fast_cpu)'
+    return 'Chainer' + ('' if not model.fast_cpu else ' (install torch for the fast path)')
+
+
 def print_header(config, config_path, n_clips, device):
     m, a = config.model, config.adam
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
@@ -32,7 +42,8 @@ def print_header(config, config_path, n_clips, device):
     print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}, batch {m.batch_size},'
           f' latent {m.latent_dim}, {length}, device {device}, seed {m.seed}')
     print(f'  adam lr {a.learning_rate} betas ({a.beta1}, {a.beta2}), critic_iter'
-          f' {a.critic_iter}, penalty {a.penalty_coeff}; run folder {config.saving.out_dir}')
+          f' {a.critic_iter}, penalty {a.penalty_coeff}; convolutions: {conv_backend(m)}')
+    print(f'  run folder {config.saving.out_dir}')
 
 
 def prepare_data(config):
@@ -47,6 +58,7 @@ def prepare_data(config):
 def train(config, config_path):
     dataset = prepare_data(config)
     device = device_for(config.model.use_gpu)
+    chainer.global_config.fast_cpu_conv = config.model.fast_cpu
     print_header(config, config_path, len(dataset), device)
     np.random.seed(config.model.seed)
     gen, critic = build_networks(config.model)

@@ -9,6 +9,27 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 
+from nn import fast_conv
+
+
+class Conv3D(L.ConvolutionND):
+    """3D convolution with one int stride and pad; on the CPU it runs on the
+    fast path of nn/fast_conv.py when that is in use."""
+
+    def forward(self, x):
+        if fast_conv.in_use(chainer.as_array(x)) and self.W.array is not None:
+            return fast_conv.conv3d(x, self.W, self.b, self.stride, self.pad)
+        return super().forward(x)
+
+
+class Deconv3D(L.DeconvolutionND):
+    """3D transposed convolution, with the same fast CPU path as Conv3D."""
+
+    def forward(self, x):
+        if fast_conv.in_use(chainer.as_array(x)) and self.W.array is not None:
+            return fast_conv.deconv3d(x, self.W, self.b, self.stride, self.pad, self.outsize)
+        return super().forward(x)
+
 
 def base_shape(n_frames, frame_size):
     """(T, H, W) of the smallest feature map, 1/16 of the video in each axis."""
@@ -20,12 +41,12 @@ def base_shape(n_frames, frame_size):
 
 def _up(in_ch, out_ch, init):
     """Transposed 3D convolution that doubles T, H and W."""
-    return L.DeconvolutionND(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
+    return Deconv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
 
 
 def _down(in_ch, out_ch, init):
     """3D convolution that halves T, H and W."""
-    return L.ConvolutionND(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
+    return Conv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
 
 
 class SampleNorm(chainer.Link):
@@ -101,7 +122,7 @@ class Critic(chainer.Chain):
             self.ln3 = SampleNorm(ch // 2)
             self.c4 = _down(ch // 2, ch, init)
             self.ln4 = SampleNorm(ch)
-            self.c5 = L.ConvolutionND(3, ch, 1, ksize=3, stride=1, pad=1, initialW=init)
+            self.c5 = Conv3D(3, ch, 1, ksize=3, stride=1, pad=1, initialW=init)
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
 
     def forward(self, x):

@@ -65,6 +65,7 @@ class ModelConfig:
     weight_scale: float = opt(1.0, lambda v: None if v > 0 else 'a value > 0',
                               'scale of the critic HeNormal init')
     seed: int = opt(0, at_least(0), 'random seed of weights, data order, latents')
+    fast_cpu: bool = opt(True, None, 'run CPU convolutions on PyTorch kernels when torch is installed')
 
 
 @dataclass(frozen=True)

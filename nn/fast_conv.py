@@ -1,0 +1,137 @@
+"""Fast CPU path for the networks' 3D convolutions, on PyTorch's CPU kernels.
+
+Chainer's CPU convolutions go through numpy im2col/col2im copies, which make a
+WGAN-GP step several times slower than the same step in PyTorch. When torch is
+installed, these Chainer FunctionNodes run the same functions on PyTorch's
+oneDNN kernels instead: forward, backward and the double backward the gradient
+penalty needs (each backward is written with these nodes again, as Chainer's
+own convolution does). Arrays stay numpy; torch views them without copying.
+
+Used automatically for numpy arrays when torch imports and
+`chainer.config.fast_cpu_conv` is true (the default; [MODEL] fast_cpu = no
+turns it off). On a GPU, Chainer's own CuPy/cuDNN path runs.
+"""
+import numpy as np
+import chainer
+import chainer.functions as F
+from chainer import function_node
+
+try:
+    import torch
+except ImportError:  # the optional accelerator is absent: Chainer's path runs
+    torch = None
+
+chainer.global_config.fast_cpu_conv = True
+
+
+def available():
+    """True when PyTorch is importable."""
+    return torch is not None
+
+
+def in_use(x):
+    """Whether the fast path serves input array x now."""
+    return torch is not None and chainer.config.fast_cpu_conv and isinstance(x, np.ndarray)
+
+
+def _tensor(array):
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _output_padding(out_size, in_size, k, s, p):
+    """Extra size a transposed convolution must add to reach out_size."""
+    return tuple(o - ((i - 1) * s - 2 * p + k) for o, i in zip(out_size, in_size))
+
+
+class Conv3D(function_node.FunctionNode):
+    """y = conv3d(x, W) + b; W is (out, in, k, k, k)."""
+
+    def __init__(self, stride, pad):
+        self.stride, self.pad = stride, pad
+
+    def forward(self, inputs):
+        self.retain_inputs((0, 1))
+        x, W = inputs[:2]
+        b = _tensor(inputs[2]) if len(inputs) == 3 else None
+        y = torch.nn.functional.conv3d(_tensor(x), _tensor(W), b, self.stride, self.pad)
+        return y.numpy(),
+
+    def backward(self, indexes, grad_outputs):
+        x, W = self.get_retained_inputs()
+        gy, = grad_outputs
+        grads = []
+        if 0 in indexes:
+            grads.append(deconv3d(gy, W, None, self.stride, self.pad, x.shape[2:]))
+        if 1 in indexes:
+            grads.append(ConvGradW(W.shape, self.stride, self.pad).apply((x, gy))[0])
+        if 2 in indexes:
+            grads.append(F.sum(gy, axis=(0, 2, 3, 4)))
+        return grads
+
+
+class Deconv3D(function_node.FunctionNode):
+    """y = conv_transpose3d(x, W) + b with spatial size outsize; W is (in, out, k, k, k)."""
+
+    def __init__(self, stride, pad, outsize):
+        self.stride, self.pad, self.outsize = stride, pad, outsize
+
+    def forward(self, inputs):
+        self.retain_inputs((0, 1))
+        x, W = inputs[:2]
+        b = _tensor(inputs[2]) if len(inputs) == 3 else None
+        extra = _output_padding(self.outsize, x.shape[2:], W.shape[2], self.stride, self.pad)
+        y = torch.nn.functional.conv_transpose3d(_tensor(x), _tensor(W), b, self.stride,
+                                                 self.pad, extra)
+        return y.numpy(),
+
+    def backward(self, indexes, grad_outputs):
+        x, W = self.get_retained_inputs()
+        gy, = grad_outputs
+        grads = []
+        if 0 in indexes:
+            grads.append(conv3d(gy, W, None, self.stride, self.pad))
+        if 1 in indexes:
+            grads.append(ConvGradW(W.shape, self.stride, self.pad).apply((gy, x))[0])
+        if 2 in indexes:
+            grads.append(F.sum(gy, axis=(0, 2, 3, 4)))
+        return grads
+
+
+class ConvGradW(function_node.FunctionNode):
+    """Weight gradient of conv3d: gW = sum over the batch of x (*) gy."""
+
+    def __init__(self, w_shape, stride, pad):
+        self.w_shape, self.stride, self.pad = tuple(w_shape), stride, pad
+
+    def forward(self, inputs):
+        self.retain_inputs((0, 1))
+        x, gy = inputs
+        weight = torch.empty(self.w_shape, dtype=_tensor(x).dtype)
+        _, gw, _ = torch.ops.aten.convolution_backward(
+            _tensor(gy), _tensor(x), weight, None, [self.stride] * 3, [self.pad] * 3,
+            [1, 1, 1], False, [0, 0, 0], 1, [False, True, False])
+        return gw.numpy(),
+
+    def backward(self, indexes, grad_outputs):
+        x, gy = self.get_retained_inputs()
+        ggW, = grad_outputs
+        grads = []
+        if 0 in indexes:
+            grads.append(deconv3d(gy, ggW, None, self.stride, self.pad, x.shape[2:]))
+        if 1 in indexes:
+            grads.append(conv3d(x, ggW, None, self.stride, self.pad))
+        return grads
+
+
+def conv3d(x, W, b=None, stride=1, pad=0):
+    """Like F.convolution_nd for 3D with a cubic kernel and one stride/pad."""
+    inputs = (x, W) if b is None else (x, W, b)
+    return Conv3D(stride, pad).apply(inputs)[0]
+
+
+def deconv3d(x, W, b=None, stride=1, pad=0, outsize=None):
+    """Like F.deconvolution_nd for 3D; outsize defaults to (in - 1) * s - 2p + k."""
+    k = W.shape[2]
+    outsize = tuple(outsize or ((i - 1) * stride - 2 * pad + k for i in x.shape[2:]))
+    inputs = (x, W) if b is None else (x, W, b)
+    return Deconv3D(stride, pad, outsize).apply(inputs)[0]

@@ -1,0 +1,95 @@
+"""The fast CPU path computes the same functions as Chainer's own convolutions."""
+import numpy as np
+import pytest
+import chainer
+import chainer.functions as F
+from chainer import gradient_check
+
+from nn import fast_conv
+from nn.DCGAN import Critic, Generator
+
+pytestmark = pytest.mark.skipif(not fast_conv.available(), reason='PyTorch is not installed')
+
+TOL = {'dtype': np.float64, 'atol': 1e-5, 'rtol': 1e-4}
+
+
+def _rand(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+@pytest.mark.parametrize('stride,pad,k', [(2, 1, 4), (1, 1, 3)])
+def test_conv3d_matches_chainer_forward_backward_double(stride, pad, k):
+    rng = np.random.RandomState(0)
+    x, W, b = _rand(rng, 2, 3, 6, 8, 8), _rand(rng, 4, 3, k, k, k), _rand(rng, 4)
+    ours = fast_conv.conv3d(x, W, b, stride, pad).array
+    reference = F.convolution_nd(x, W, b, stride=stride, pad=pad).array
+    np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-10)
+    gy, ggx, ggW, ggb = (_rand(rng, *a.shape) for a in (ours, x, W, b))
+
+    def conv(x, W, b):
+        return fast_conv.conv3d(x, W, b, stride, pad)
+    gradient_check.check_backward(conv, (x, W, b), gy, **TOL)
+    gradient_check.check_double_backward(conv, (x, W, b), gy, (ggx, ggW, ggb), **TOL)
+
+
+def test_deconv3d_matches_chainer_forward_backward_double():
+    rng = np.random.RandomState(1)
+    x, W, b = _rand(rng, 2, 4, 3, 4, 4), _rand(rng, 4, 3, 4, 4, 4), _rand(rng, 3)
+    ours = fast_conv.deconv3d(x, W, b, 2, 1).array
+    reference = F.deconvolution_nd(x, W, b, stride=2, pad=1).array
+    assert ours.shape == (2, 3, 6, 8, 8)
+    np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-10)
+    gy, ggx, ggW, ggb = (_rand(rng, *a.shape) for a in (ours, x, W, b))
+
+    def deconv(x, W, b):
+        return fast_conv.deconv3d(x, W, b, 2, 1)
+    gradient_check.check_backward(deconv, (x, W, b), gy, **TOL)
+    gradient_check.check_double_backward(deconv, (x, W, b), gy, (ggx, ggW, ggb), **TOL)
+
+
+def _penalty_grads(critic, x):
+    x = chainer.Variable(x)
+    grad, = chainer.grad([critic(x)], [x], enable_double_backprop=True)
+    critic.cleargrads()
+    penalty = F.mean((F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4))) - 1) ** 2)
+    penalty.backward()
+    return float(penalty.array), {name: p.grad.copy() for name, p in critic.namedparams()
+                                  if p.grad is not None}
+
+
+def test_critic_penalty_and_its_weight_gradients_agree_with_chainer_path():
+    critic = Critic(ch=8, n_frames=16, frame_size=16)
+    x = np.random.RandomState(2).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
+    fast = _penalty_grads(critic, x)
+    with chainer.using_config('fast_cpu_conv', False):
+        slow = _penalty_grads(critic, x)
+    assert fast[0] == pytest.approx(slow[0], rel=1e-4)
+    assert fast[1].keys() == slow[1].keys()
+    for name in slow[1]:
+        np.testing.assert_allclose(fast[1][name], slow[1][name], rtol=2e-3, atol=1e-5,
+                                   err_msg=name)
+
+
+def _conv_creators(variable):
+    """Class names of every function in the graph behind variable."""
+    names, seen, stack = set(), set(), [variable.creator_node]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.add(type(node).__name__)
+        stack.extend(inp.creator_node for inp in node.inputs)
+    return names
+
+
+def test_fast_path_is_used_on_cpu_and_the_switch_turns_it_off():
+    gen = Generator(ch=8, latent_dim=4, n_frames=16, frame_size=16)
+    critic = Critic(ch=8, n_frames=16, frame_size=16)
+    score = critic(gen(gen.make_hidden(2)))
+    assert {'Conv3D', 'Deconv3D'} <= _conv_creators(score)
+    assert not {'ConvolutionND', 'DeconvolutionND'} & _conv_creators(score)
+    with chainer.using_config('fast_cpu_conv', False):
+        score = critic(gen(gen.make_hidden(2)))
+    assert {'ConvolutionND', 'DeconvolutionND'} <= _conv_creators(score)
+    assert not {'Conv3D', 'Deconv3D'} & _conv_creators(score)
