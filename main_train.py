@@ -12,7 +12,7 @@ import numpy as np
 from computations.trainer import build_trainer, resume
 from datastream.framereader import DataError, FrameReader, make_iterator
 from datastream.moving_shapes import ensure_dataset
-from nn import fast_conv
+from nn import fast_cpu
 from nn.DCGAN import build_networks
 from utils.config_parse import ConfigError, load_config, write_config
 from utils.devices import DeviceError, device_for
@@ -30,7 +30,7 @@ def parse_args(argv):
 def conv_backend(model):
     if model.use_gpu >= 0:
         return 'CuPy'
-    if fast_conv.in_use(np.zeros(1)):
+    if fast_cpu.in_use(np.zeros(1)):
         return 'PyTorch CPU kernels (fast_cpu)'
     return 'Chainer' + ('' if not model.fast_cpu else ' (install torch for the fast path)')
 
@@ -58,7 +58,7 @@ def prepare_data(config):
 def train(config, config_path):
     dataset = prepare_data(config)
     device = device_for(config.model.use_gpu)
-    chainer.global_config.fast_cpu_conv = config.model.fast_cpu
+    chainer.global_config.fast_cpu = config.model.fast_cpu
     print_header(config, config_path, len(dataset), device)
     np.random.seed(config.model.seed)
     gen, critic = build_networks(config.model)

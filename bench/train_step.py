@@ -46,7 +46,7 @@ class ChainerStep:
                                      10.0, 0, '@numpy', clip_converter)
 
     def __call__(self):
-        with chainer.using_config('fast_cpu_conv', self.fast):
+        with chainer.using_config('fast_cpu', self.fast):
             self.updater.update()
 
 

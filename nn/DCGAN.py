@@ -9,16 +9,16 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 
-from nn import fast_conv
+from nn import fast_cpu
 
 
 class Conv3D(L.ConvolutionND):
     """3D convolution with one int stride and pad; on the CPU it runs on the
-    fast path of nn/fast_conv.py when that is in use."""
+    fast path of nn/fast_cpu.py when that is in use."""
 
     def forward(self, x):
-        if fast_conv.in_use(chainer.as_array(x)) and self.W.array is not None:
-            return fast_conv.conv3d(x, self.W, self.b, self.stride, self.pad)
+        if fast_cpu.in_use(chainer.as_array(x)) and self.W.array is not None:
+            return fast_cpu.conv3d(x, self.W, self.b, self.stride, self.pad)
         return super().forward(x)
 
 
@@ -26,8 +26,8 @@ class Deconv3D(L.DeconvolutionND):
     """3D transposed convolution, with the same fast CPU path as Conv3D."""
 
     def forward(self, x):
-        if fast_conv.in_use(chainer.as_array(x)) and self.W.array is not None:
-            return fast_conv.deconv3d(x, self.W, self.b, self.stride, self.pad, self.outsize)
+        if fast_cpu.in_use(chainer.as_array(x)) and self.W.array is not None:
+            return fast_cpu.deconv3d(x, self.W, self.b, self.stride, self.pad, self.outsize)
         return super().forward(x)
 
 
@@ -98,11 +98,11 @@ class Generator(chainer.Chain):
         return z / np.linalg.norm(z, axis=1, keepdims=True)
 
     def forward(self, z):
-        h = F.leaky_relu(self.bn0(self.l0(z)))
+        h = fast_cpu.leaky_relu(self.bn0(self.l0(z)))
         h = F.reshape(h, (len(z), self.ch) + self.base)
-        h = F.leaky_relu(self.bn1(self.dc1(h)))
-        h = F.leaky_relu(self.bn2(self.dc2(h)))
-        h = F.leaky_relu(self.bn3(self.dc3(h)))
+        h = fast_cpu.leaky_relu(self.bn1(self.dc1(h)))
+        h = fast_cpu.leaky_relu(self.bn2(self.dc2(h)))
+        h = fast_cpu.leaky_relu(self.bn3(self.dc3(h)))
         return F.tanh(self.dc4(h))
 
 
@@ -126,10 +126,10 @@ class Critic(chainer.Chain):
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
 
     def forward(self, x):
-        h = F.leaky_relu(self.c1(x))
-        h = F.leaky_relu(self.ln2(self.c2(h)))
-        h = F.leaky_relu(self.ln3(self.c3(h)))
-        h = F.leaky_relu(self.ln4(self.c4(h)))
+        h = fast_cpu.leaky_relu(self.c1(x))
+        h = fast_cpu.leaky_relu(self.ln2(self.c2(h)))
+        h = fast_cpu.leaky_relu(self.ln3(self.c3(h)))
+        h = fast_cpu.leaky_relu(self.ln4(self.c4(h)))
         return self.l6(self.c5(h))
 
 

@@ -5,10 +5,10 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from nn import fast_conv
+from nn import fast_cpu
 from nn.DCGAN import Critic, Generator
 
-pytestmark = pytest.mark.skipif(not fast_conv.available(), reason='PyTorch is not installed')
+pytestmark = pytest.mark.skipif(not fast_cpu.available(), reason='PyTorch is not installed')
 
 TOL = {'dtype': np.float64, 'atol': 1e-5, 'rtol': 1e-4}
 
@@ -21,13 +21,13 @@ def _rand(rng, *shape):
 def test_conv3d_matches_chainer_forward_backward_double(stride, pad, k):
     rng = np.random.RandomState(0)
     x, W, b = _rand(rng, 2, 3, 6, 8, 8), _rand(rng, 4, 3, k, k, k), _rand(rng, 4)
-    ours = fast_conv.conv3d(x, W, b, stride, pad).array
+    ours = fast_cpu.conv3d(x, W, b, stride, pad).array
     reference = F.convolution_nd(x, W, b, stride=stride, pad=pad).array
     np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-10)
     gy, ggx, ggW, ggb = (_rand(rng, *a.shape) for a in (ours, x, W, b))
 
     def conv(x, W, b):
-        return fast_conv.conv3d(x, W, b, stride, pad)
+        return fast_cpu.conv3d(x, W, b, stride, pad)
     gradient_check.check_backward(conv, (x, W, b), gy, **TOL)
     gradient_check.check_double_backward(conv, (x, W, b), gy, (ggx, ggW, ggb), **TOL)
 
@@ -35,16 +35,29 @@ def test_conv3d_matches_chainer_forward_backward_double(stride, pad, k):
 def test_deconv3d_matches_chainer_forward_backward_double():
     rng = np.random.RandomState(1)
     x, W, b = _rand(rng, 2, 4, 3, 4, 4), _rand(rng, 4, 3, 4, 4, 4), _rand(rng, 3)
-    ours = fast_conv.deconv3d(x, W, b, 2, 1).array
+    ours = fast_cpu.deconv3d(x, W, b, 2, 1).array
     reference = F.deconvolution_nd(x, W, b, stride=2, pad=1).array
     assert ours.shape == (2, 3, 6, 8, 8)
     np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-10)
     gy, ggx, ggW, ggb = (_rand(rng, *a.shape) for a in (ours, x, W, b))
 
     def deconv(x, W, b):
-        return fast_conv.deconv3d(x, W, b, 2, 1)
+        return fast_cpu.deconv3d(x, W, b, 2, 1)
     gradient_check.check_backward(deconv, (x, W, b), gy, **TOL)
     gradient_check.check_double_backward(deconv, (x, W, b), gy, (ggx, ggW, ggb), **TOL)
+
+
+def test_leaky_relu_matches_chainer_forward_backward_double():
+    rng = np.random.RandomState(3)
+    x = rng.uniform(-1, 1, (3, 4, 5))
+    x[np.abs(x) < 0.05] = 0.5  # keep finite differences away from the kink
+    np.testing.assert_array_equal(fast_cpu.leaky_relu(x, 0.2).array, F.leaky_relu(x, 0.2).array)
+    gy, ggx = _rand(rng, *x.shape), _rand(rng, *x.shape)
+
+    def leaky(x):
+        return fast_cpu.leaky_relu(x, 0.2)
+    gradient_check.check_backward(leaky, x, gy, **TOL)
+    gradient_check.check_double_backward(leaky, x, gy, ggx, **TOL)
 
 
 def _penalty_grads(critic, x):
@@ -61,7 +74,7 @@ def test_critic_penalty_and_its_weight_gradients_agree_with_chainer_path():
     critic = Critic(ch=8, n_frames=16, frame_size=16)
     x = np.random.RandomState(2).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
     fast = _penalty_grads(critic, x)
-    with chainer.using_config('fast_cpu_conv', False):
+    with chainer.using_config('fast_cpu', False):
         slow = _penalty_grads(critic, x)
     assert fast[0] == pytest.approx(slow[0], rel=1e-4)
     assert fast[1].keys() == slow[1].keys()
@@ -70,26 +83,32 @@ def test_critic_penalty_and_its_weight_gradients_agree_with_chainer_path():
                                    err_msg=name)
 
 
-def _conv_creators(variable):
-    """Class names of every function in the graph behind variable."""
-    names, seen, stack = set(), set(), [variable.creator_node]
+def _nodes(variable):
+    """Every function node in the graph behind variable."""
+    nodes, stack = {}, [variable.creator_node]
     while stack:
         node = stack.pop()
-        if node is None or id(node) in seen:
+        if node is None or id(node) in nodes:
             continue
-        seen.add(id(node))
-        names.add(type(node).__name__)
+        nodes[id(node)] = node
         stack.extend(inp.creator_node for inp in node.inputs)
-    return names
+    return list(nodes.values())
+
+
+def _conv_creators(variable):
+    """Class names of every function in the graph behind variable."""
+    return {type(node).__name__ for node in _nodes(variable)}
 
 
 def test_fast_path_is_used_on_cpu_and_the_switch_turns_it_off():
     gen = Generator(ch=8, latent_dim=4, n_frames=16, frame_size=16)
     critic = Critic(ch=8, n_frames=16, frame_size=16)
     score = critic(gen(gen.make_hidden(2)))
-    assert {'Conv3D', 'Deconv3D'} <= _conv_creators(score)
+    assert {'Conv3D', 'Deconv3D', 'LeakyReLU'} <= _conv_creators(score)
     assert not {'ConvolutionND', 'DeconvolutionND'} & _conv_creators(score)
-    with chainer.using_config('fast_cpu_conv', False):
+    with chainer.using_config('fast_cpu', False):
         score = critic(gen(gen.make_hidden(2)))
-    assert {'ConvolutionND', 'DeconvolutionND'} <= _conv_creators(score)
+    assert {'ConvolutionND', 'DeconvolutionND', 'LeakyReLU'} <= _conv_creators(score)
     assert not {'Conv3D', 'Deconv3D'} & _conv_creators(score)
+    assert all(type(node).__module__.startswith('chainer.') for node in _nodes(score)
+               if type(node).__name__ == 'LeakyReLU')

@@ -1,4 +1,4 @@
-"""Fast CPU path for the networks' 3D convolutions, on PyTorch's CPU kernels.
+"""Fast CPU path for the networks' 3D convolutions and LeakyReLU, on PyTorch's CPU kernels.
 
 Chainer's CPU convolutions go through numpy im2col/col2im copies, which make a
 WGAN-GP step several times slower than the same step in PyTorch. When torch is
@@ -8,7 +8,7 @@ penalty needs (each backward is written with these nodes again, as Chainer's
 own convolution does). Arrays stay numpy; torch views them without copying.
 
 Used automatically for numpy arrays when torch imports and
-`chainer.config.fast_cpu_conv` is true (the default; [MODEL] fast_cpu = no
+`chainer.config.fast_cpu` is true (the default; [MODEL] fast_cpu = no
 turns it off). On a GPU, Chainer's own CuPy/cuDNN path runs.
 """
 import numpy as np
@@ -21,7 +21,7 @@ try:
 except ImportError:  # the optional accelerator is absent: Chainer's path runs
     torch = None
 
-chainer.global_config.fast_cpu_conv = True
+chainer.global_config.fast_cpu = True
 
 
 def available():
@@ -31,7 +31,7 @@ def available():
 
 def in_use(x):
     """Whether the fast path serves input array x now."""
-    return torch is not None and chainer.config.fast_cpu_conv and isinstance(x, np.ndarray)
+    return torch is not None and chainer.config.fast_cpu and isinstance(x, np.ndarray)
 
 
 def _tensor(array):
@@ -135,3 +135,41 @@ def deconv3d(x, W, b=None, stride=1, pad=0, outsize=None):
     outsize = tuple(outsize or ((i - 1) * stride - 2 * pad + k for i in x.shape[2:]))
     inputs = (x, W) if b is None else (x, W, b)
     return Deconv3D(stride, pad, outsize).apply(inputs)[0]
+
+
+class LeakyReLU(function_node.FunctionNode):
+    """y = x if x > 0 else slope * x (slope > 0), on torch's vectorised kernel."""
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, inputs):
+        self.retain_outputs((0,))
+        y = torch.nn.functional.leaky_relu(_tensor(inputs[0]), self.slope)
+        return y.numpy(),
+
+    def backward(self, indexes, grad_outputs):
+        y, = self.get_retained_outputs()
+        return LeakyReLUGrad(y.array, self.slope).apply(grad_outputs)
+
+
+class LeakyReLUGrad(function_node.FunctionNode):
+    """gx = gy where y > 0, else slope * gy: linear in gy, so it is its own backward."""
+
+    def __init__(self, y, slope):
+        self.y, self.slope = y, slope
+
+    def forward(self, inputs):
+        gx = torch.ops.aten.leaky_relu_backward(_tensor(inputs[0]), _tensor(self.y),
+                                                self.slope, True)
+        return gx.numpy(),
+
+    def backward(self, indexes, grad_outputs):
+        return LeakyReLUGrad(self.y, self.slope).apply(grad_outputs)
+
+
+def leaky_relu(x, slope=0.2):
+    """F.leaky_relu on the fast path when it is in use, else Chainer's own."""
+    if in_use(chainer.as_array(x)):
+        return LeakyReLU(slope).apply((x,))[0]
+    return F.leaky_relu(x, slope)
