@@ -52,7 +52,7 @@ def prepare_data(config):
                                        config.model.seed):
         print(f'made the built-in moving-shapes dataset in {data.root_dir}')
     return FrameReader(data.root_dir, data.index_dir, config.model.n_frames,
-                       config.model.frame_size)
+                       config.model.frame_size, cache=data.cache)
 
 
 def train(config, config_path):

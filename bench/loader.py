@@ -3,7 +3,7 @@
     python bench/loader.py [--clips 512] [--batches 60] [--workers 0,1,2]
 
 Times FrameReader + the training iterator (make_iterator) on the built-in
-dataset at 64x64 pixels, 32 frames, and the clips per second the project's
+dataset at 64x64 pixels, 32 frames, decoding JPEGs and from the uint8 cache, and the clips per second the project's
 updater consumes (batch x critic_iter per iteration) at the CPU configs of
 bench/train_step.py.
 """
@@ -22,9 +22,9 @@ from datastream.framereader import FrameReader, clip_converter, make_iterator  #
 from datastream.moving_shapes import build_dataset  # noqa: E402
 
 
-def loader_rate(root, workers, batch, batches, n_frames=32, frame_size=64):
+def loader_rate(root, workers, batch, batches, cache=False, n_frames=32, frame_size=64):
     """Clips/s the iterator yields, converted to one float32 batch array each time."""
-    dataset = FrameReader(root, 'index.txt', n_frames, frame_size)
+    dataset = FrameReader(root, 'index.txt', n_frames, frame_size, cache=cache)
     iterator = make_iterator(dataset, batch, workers, seed=0)
     try:
         for _ in range(3):
@@ -61,9 +61,11 @@ def main():
         build_dataset(root, args.clips, seed=0)
         print(f'| data path at 64x64x32 (batch {args.batch}) | clips/s |')
         print('|---|---|')
-        for workers in map(int, args.workers.split(',')):
-            rate = loader_rate(root, workers, args.batch, args.batches)
-            print(f'| stacked JPEG, {workers} worker(s) | {rate:.0f} |', flush=True)
+        for cache in (False, True):
+            for workers in map(int, args.workers.split(',')):
+                rate = loader_rate(root, workers, args.batch, args.batches, cache)
+                source = 'uint8 cache' if cache else 'stacked JPEG'
+                print(f'| {source}, {workers} worker(s) | {rate:.0f} |', flush=True)
     print('\n| training consumes (CPU) | clips/s |\n|---|---|')
     for name in CONFIGS:
         print(f'| {name} {CONFIGS[name]} | {consumption_rate(name):.0f} |', flush=True)

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import chainer
 
+from datastream.clip_cache import ClipCache
+
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 
@@ -99,25 +101,35 @@ def fit_length(frames, n_frames):
     return np.concatenate([frames, pad])
 
 
-def load_clip(path, n_frames, frame_size):
-    """float32 (3, n_frames, frame_size, frame_size) in [-1, 1]; ClipError if unreadable."""
+def load_uint8_clip(path, n_frames, frame_size):
+    """uint8 (3, n_frames, frame_size, frame_size) RGB; ClipError if unreadable."""
     if not os.path.isfile(path):
         raise ClipError('file not found')
     if path.lower().endswith(VIDEO_EXTS):
         frames = _read_video(path, n_frames, frame_size)
     else:
         frames = _read_stacked_image(path, frame_size)
-    frames = fit_length(frames, n_frames)
-    return frames.transpose(3, 0, 1, 2).astype(np.float32) / 127.5 - 1
+    return np.ascontiguousarray(fit_length(frames, n_frames).transpose(3, 0, 1, 2))
+
+
+def to_float(clip):
+    """uint8 pixels -> float32 in [-1, 1] by the fixed map x / 127.5 - 1."""
+    return clip.astype(np.float32) / 127.5 - 1
+
+
+def load_clip(path, n_frames, frame_size):
+    """float32 (3, n_frames, frame_size, frame_size) in [-1, 1]; ClipError if unreadable."""
+    return to_float(load_uint8_clip(path, n_frames, frame_size))
 
 
 class FrameReader(chainer.dataset.DatasetMixin):
     """Dataset of clips; each example is (clip, number of unreadable clips skipped)."""
 
-    def __init__(self, root_dir, index_file, n_frames=32, frame_size=64):
+    def __init__(self, root_dir, index_file, n_frames=32, frame_size=64, cache=False):
         self.paths = read_index(root_dir, index_file)
         self.n_frames, self.frame_size = n_frames, frame_size
         self._warned = set()
+        self._cache = ClipCache.open_or_build(self, root_dir) if cache else None
         self._first_readable(os.path.join(root_dir, index_file))
 
     def __len__(self):
@@ -131,15 +143,20 @@ class FrameReader(chainer.dataset.DatasetMixin):
         raise DataError(f'index file {index_path} lists {len(self)} clips'
                         ' and none of them is readable')
 
-    def _try_load(self, i):
+    def read_uint8(self, i):
+        """Clip i as uint8 (3, T, H, W) from its file, or None (warned once) if unreadable."""
         path = self.paths[i]
         try:
-            return load_clip(path, self.n_frames, self.frame_size), None
+            return load_uint8_clip(path, self.n_frames, self.frame_size)
         except (ClipError, cv2.error) as err:
             if path not in self._warned:
                 self._warned.add(path)
                 print(f'warning: skipping unreadable clip {path}: {err}', file=sys.stderr)
-            return None, err
+            return None
+
+    def _try_load(self, i):
+        clip = self._cache.clip(i) if self._cache else self.read_uint8(i)
+        return (None, None) if clip is None else (to_float(clip), None)
 
     def get_example(self, i):
         for skipped in range(len(self)):

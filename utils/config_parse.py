@@ -50,6 +50,7 @@ class DataConfig:
     workers: int = opt(2, at_least(0), 'loader processes (0 = load in the main process)')
     builtin: bool = opt(False, None, 'make the built-in moving-shapes dataset at root_dir if missing')
     builtin_clips: int = opt(1024, at_least(1), 'clips in the built-in dataset')
+    cache: bool = opt(False, None, 'decode every clip once into a uint8 cache in root_dir')
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,23 @@ def test_builtin_clips_load(shapes_dir):
     assert clip.shape == (3, 16, 16, 16) and skipped == 0
     assert -1 <= clip.min() < clip.max() <= 1
     assert os.path.basename(dataset.paths[0]) == 'clip_00000.jpg'
+
+
+def test_cache_serves_the_same_clips_and_is_rebuilt_when_a_clip_changes(tmp_path, capsys):
+    for i in range(3):
+        write_stacked_jpeg(str(tmp_path / f'c{i}.jpg'), gradient_frames(16, 16) + 5 * i)
+    (tmp_path / 'bad.jpg').write_bytes(b'junk')
+    (tmp_path / 'index.txt').write_text('c0.jpg\nbad.jpg\nc1.jpg\nc2.jpg\n')
+    direct = FrameReader(str(tmp_path), 'index.txt', 16, 16)
+    cached = FrameReader(str(tmp_path), 'index.txt', 16, 16, cache=True)
+    assert 'building the clip cache' in capsys.readouterr().err
+    for i in range(4):
+        np.testing.assert_array_equal(cached[i][0], direct[i][0])
+    assert cached[1][1] == 1, 'the unreadable clip is skipped from the cache too'
+    FrameReader(str(tmp_path), 'index.txt', 16, 16, cache=True)
+    assert 'building' not in capsys.readouterr().err, 'an unchanged dataset reuses its cache'
+    write_stacked_jpeg(str(tmp_path / 'c2.jpg'), gradient_frames(16, 16)[::-1])
+    os.utime(tmp_path / 'c2.jpg', ns=(1, 1))
+    rebuilt = FrameReader(str(tmp_path), 'index.txt', 16, 16, cache=True)
+    assert 'building' in capsys.readouterr().err
+    np.testing.assert_array_equal(rebuilt[3][0], load_clip(str(tmp_path / 'c2.jpg'), 16, 16))
