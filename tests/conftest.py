@@ -2,6 +2,8 @@
 import os
 import sys
 
+import cv2
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,6 +28,22 @@ def write_ini(path, sections):
         lines.extend(f'{key} = {value}' for key, value in values.items())
     path.write_text('\n'.join(lines) + '\n')
     return str(path)
+
+
+def write_mp4(path, frames, fps=10):
+    """Write (T, H, W, 3) RGB uint8 frames as an mp4 with OpenCV; returns the path as str."""
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
+    return str(path)
+
+
+def counter_frames(n_frames, height, width, step=8):
+    """Frames whose brightness encodes their number (10 + step * t), for timing checks."""
+    return np.stack([np.full((height, width, 3), 10 + step * t, np.uint8)
+                     for t in range(n_frames)])
 
 
 def tiny_sections(data_dir, out_dir, **changes):

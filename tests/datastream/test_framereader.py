@@ -7,6 +7,7 @@ import pytest
 from datastream.framereader import (DataError, FrameReader, ReplayableShuffle, fit_length,
                                     load_clip, read_index)
 from datastream.moving_shapes import write_stacked_jpeg
+from tests.conftest import write_mp4
 
 
 def gradient_frames(n_frames, size):
@@ -20,15 +21,6 @@ def gradient_frames(n_frames, size):
 def write_png_stack(path, frames):
     stacked = frames.reshape(-1, frames.shape[2], 3)[..., ::-1]
     assert cv2.imwrite(str(path), stacked)
-    return str(path)
-
-
-def write_mp4(path, frames, fps=10):
-    height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
-    for frame in frames:
-        writer.write(np.ascontiguousarray(frame[..., ::-1]))
-    writer.release()
     return str(path)
 
 

@@ -1,0 +1,189 @@
+"""Download clips of the YouTube Bounding Boxes dataset.
+
+    python datastream/download_plain.py yt_bb_detection_validation.csv.gz --out yt \\
+        [--classes 0,dog] [--present-only] [--limit 100] [--min-seconds 2] [--workers 4]
+
+Each video is downloaded once (low resolution), every clip of it is cut to
+OUT/videos/<class_id>/<clip>.mp4 and appended to OUT/job-list.txt the moment it
+is complete, and the full video is removed. Rerun to resume: finished clips are
+skipped. Videos that cannot be had are recorded in OUT/failures.csv and skipped;
+network errors are retried with backoff. Next: datastream/split_video.py.
+"""
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from datastream.backends import Transient, Unavailable, get_backend  # noqa: E402
+from datastream.video_cut import VideoError, cut_clips  # noqa: E402
+from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,  # noqa: E402
+                                   clips_from_rows, fetch_csv, read_rows)
+
+RETRIED_REASONS = {'network', 'unreadable-download'}
+
+
+class JobList:
+    """OUT/job-list.txt: one finished clip per line, appended as each completes."""
+
+    def __init__(self, out):
+        self.path = os.path.join(out, 'job-list.txt')
+        self.lock = threading.Lock()
+        self.done = set()
+        if os.path.isfile(self.path):
+            with open(self.path, encoding='utf-8') as lines:
+                self.done = {line.strip() for line in lines if line.strip()}
+
+    def add(self, relative):
+        with self.lock, open(self.path, 'a', encoding='utf-8') as out:
+            out.write(relative + '\n')
+            out.flush()
+            os.fsync(out.fileno())
+            self.done.add(relative)
+
+
+class Failures:
+    """OUT/failures.csv: youtube_id, reason, message of each video that failed."""
+
+    def __init__(self, out):
+        self.path = os.path.join(out, 'failures.csv')
+        self.lock = threading.Lock()
+        self.permanent = set()
+        if os.path.isfile(self.path):
+            with open(self.path, encoding='utf-8', newline='') as rows:
+                self.permanent = {row[0] for row in csv.reader(rows)
+                                  if len(row) >= 2 and row[1] not in RETRIED_REASONS}
+
+    def add(self, youtube_id, reason, message):
+        with self.lock, open(self.path, 'a', encoding='utf-8', newline='') as out:
+            csv.writer(out).writerow([youtube_id, reason, ' '.join(str(message).split())])
+
+
+def clip_path(clip):
+    """Clip file relative to OUT."""
+    return os.path.join('videos', clip.class_id, clip.name + '.mp4')
+
+
+def download_with_retry(backend, youtube_id, dest, retries, backoff):
+    for attempt in range(retries + 1):
+        try:
+            return backend(youtube_id, dest)
+        except Transient:
+            if attempt == retries:
+                raise
+            time.sleep(backoff * 2 ** attempt)
+
+
+def process_video(youtube_id, clips, out, backend, jobs, args):
+    """Download one video and cut its unfinished clips; returns a Counter of outcomes."""
+    todo = [c for c in clips if clip_path(c) not in jobs.done
+            or not os.path.isfile(os.path.join(out, clip_path(c)))]
+    outcome = Counter(skipped=len(clips) - len(todo))
+    if not todo:
+        return outcome
+    os.makedirs(os.path.join(out, '.downloads'), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=os.path.join(out, '.downloads')) as tmp:
+        source = download_with_retry(backend, youtube_id, tmp, args.retries, args.backoff)
+        cuts = [(os.path.join(out, clip_path(c)), c.start_ms, c.stop_ms) for c in todo]
+        written = cut_clips(source, cuts,
+                            on_done=lambda dst, _: jobs.add(os.path.relpath(dst, out)))
+    outcome['written'] += len(written)
+    outcome['failed:outside-video'] += len(todo) - len(written)
+    return outcome
+
+
+def run_video(youtube_id, clips, out, backend, jobs, failures, args):
+    """process_video that never raises for one bad video: failures go to failures.csv."""
+    try:
+        return process_video(youtube_id, clips, out, backend, jobs, args)
+    except Unavailable as err:
+        reason, message = err.reason, err
+    except Transient as err:
+        reason, message = 'network', err
+    except VideoError as err:
+        reason, message = 'unreadable-download', err
+    failures.add(youtube_id, reason, message)
+    return Counter({f'failed:{reason}': len(clips)})
+
+
+def download_all(videos, out, backend, args):
+    """Process every video (in parallel with args.workers); returns the total Counter."""
+    jobs, failures = JobList(out), Failures(out)
+    todo = {v: c for v, c in videos.items() if v not in failures.permanent}
+    total = Counter({'failed:earlier': sum(len(c) for v, c in videos.items() if v not in todo)})
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        futures = [pool.submit(run_video, v, c, out, backend, jobs, failures, args)
+                   for v, c in todo.items()]
+        for done, future in enumerate(futures, start=1):
+            total += future.result()
+            print(f'\rvideos {done}/{len(futures)}: {total["written"]} clips written,'
+                  f' {total["skipped"]} already done, {failed(total)} failed',
+                  end='', file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return total
+
+
+def failed(total):
+    return sum(n for key, n in total.items() if key.startswith('failed:'))
+
+
+def summary(total):
+    reasons = ', '.join(f'{key[7:]} {n}' for key, n in sorted(total.items())
+                        if key.startswith('failed:') and n)
+    return (f'clips written {total["written"]}, skipped (already done) {total["skipped"]},'
+            f' failed {failed(total)}' + (f' ({reasons})' if reasons else ''))
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('csv', nargs='?', help='annotation file (.csv or .csv.gz)')
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--fetch-csv', choices=CSV_NAMES, help='download this official file')
+    parser.add_argument('--classes', default='', help='class ids or names, comma separated')
+    parser.add_argument('--present-only', action='store_true',
+                        help='only rows where the object is present')
+    parser.add_argument('--limit', type=int, default=0, help='at most this many videos')
+    parser.add_argument('--min-seconds', type=float, default=0.0, help='shortest clip kept')
+    parser.add_argument('--workers', type=int, default=4, help='videos in parallel')
+    parser.add_argument('--backend', choices=['pytubefix', 'yt-dlp'], default='pytubefix')
+    parser.add_argument('--retries', type=int, default=3, help='retries of network errors')
+    parser.add_argument('--backoff', type=float, default=2.0, help='first retry delay, s')
+    args = parser.parse_args(argv)
+    for name in ('limit', 'workers', 'retries'):
+        low = 1 if name == 'workers' else 0
+        if getattr(args, name) < low:
+            parser.error(f'--{name} {getattr(args, name)}: expected a value >= {low}')
+    if not args.csv and not args.fetch_csv:
+        parser.error('give an annotation CSV or --fetch-csv NAME')
+    return args
+
+
+def main(argv=None, backend=None):
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    try:
+        path = args.csv or fetch_csv(args.fetch_csv,
+                                     os.path.join(args.out, args.fetch_csv + '.csv.gz'))
+        if not os.path.isfile(path):
+            raise AnnotationError(f'{path}: annotation file not found')
+        classes = {c.strip() for c in args.classes.split(',') if c.strip()}
+        clips = clips_from_rows(read_rows(path), classes, args.present_only, args.min_seconds)
+    except (AnnotationError, OSError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    videos = clips_by_video(clips, args.limit)
+    print(f'{sum(map(len, videos.values()))} clips in {len(videos)} videos from {path}',
+          file=sys.stderr)
+    total = download_all(videos, args.out, backend or get_backend(args.backend), args)
+    print(summary(total))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,114 @@
+import csv
+import os
+import shutil
+
+import cv2
+import pytest
+
+from datastream.backends import Transient, Unavailable
+from datastream.download_plain import main
+from datastream.video_cut import frames_with_times
+from tests.conftest import counter_frames, write_mp4
+
+ROWS = """good1,1000,22,dog,present
+good1,3000,22,dog,present
+good1,2000,0,person,present
+good1,4500,0,person,present
+gone,1000,5,cat,present
+gone,2000,5,cat,present
+flaky,0,5,cat,present
+flaky,1500,5,cat,present
+"""
+
+
+class FakeBackend:
+    """Copies one local 6 s, 5 fps mp4 for every id; 'gone' is private and
+    'flaky' fails twice with a network error first."""
+
+    def __init__(self, source):
+        self.source, self.calls, self.flaky_failures = source, [], 2
+
+    def __call__(self, youtube_id, dest_dir):
+        self.calls.append(youtube_id)
+        if youtube_id == 'gone':
+            raise Unavailable('private', 'This video is private')
+        if youtube_id == 'flaky' and self.flaky_failures:
+            self.flaky_failures -= 1
+            raise Transient('connection reset')
+        path = os.path.join(dest_dir, youtube_id + '.mp4')
+        shutil.copy(self.source, path)
+        return path
+
+
+@pytest.fixture
+def setup(tmp_path):
+    source = write_mp4(tmp_path / 'source.mp4', counter_frames(30, 48, 64), fps=5)
+    annotations = tmp_path / 'yt.csv'
+    annotations.write_text(ROWS)
+    return str(annotations), str(tmp_path / 'out'), FakeBackend(source)
+
+
+def brightness(path):
+    return [round(frame.mean()) for _, frame in frames_with_times(path)]
+
+
+def test_clips_are_cut_listed_and_failures_recorded(setup, capsys):
+    annotations, out, backend = setup
+    assert main([annotations, '--out', out, '--workers', '2', '--backoff', '0'], backend) == 0
+    jobs = open(os.path.join(out, 'job-list.txt')).read().split()
+    assert sorted(jobs) == sorted([
+        'videos/22/good1+22+0.mp4', 'videos/0/good1+0+0.mp4', 'videos/5/flaky+5+0.mp4'])
+    dog = os.path.join(out, 'videos/22/good1+22+0.mp4')
+    frames = brightness(dog)
+    assert abs(len(frames) - 11) <= 1, 'stop - start = 2 s at 5 fps, +-1 frame'
+    source = brightness(backend.source)
+
+    def source_frame(level):
+        return min(range(len(source)), key=lambda i: abs(source[i] - level))
+    assert source_frame(frames[0]) == 5, 'starts at 1000 ms, frame 5'
+    assert source_frame(frames[-1]) == 15, 'ends at 3000 ms, frame 15'
+    capture = cv2.VideoCapture(dog)
+    assert capture.get(cv2.CAP_PROP_FRAME_WIDTH) == 64
+    with open(os.path.join(out, 'failures.csv')) as rows:
+        assert [row[:2] for row in csv.reader(rows)] == [['gone', 'private']]
+    assert backend.calls.count('flaky') == 3, 'two network errors retried'
+    assert not os.listdir(os.path.join(out, '.downloads')), 'full videos are removed'
+    assert 'clips written 3, skipped (already done) 0, failed 1 (private 1)' in \
+        capsys.readouterr().out
+
+
+def test_rerun_skips_finished_clips_and_known_failures(setup, capsys):
+    annotations, out, backend = setup
+    main([annotations, '--out', out, '--backoff', '0'], backend)
+    os.remove(os.path.join(out, 'videos/0/good1+0+0.mp4'))
+    backend.calls.clear()
+    main([annotations, '--out', out, '--backoff', '0'], backend)
+    assert backend.calls == ['good1'], 'only the video with a missing clip is fetched again'
+    assert 'clips written 1, skipped (already done) 2, failed 1 (earlier 1)' in \
+        capsys.readouterr().out.splitlines()[-1]
+
+
+def test_partial_files_are_never_listed(setup):
+    annotations, out, backend = setup
+    main([annotations, '--out', out, '--backoff', '0', '--classes', 'dog'], backend)
+    names = [n for _, _, files in os.walk(out) for n in files]
+    assert not [n for n in names if '.part' in n]
+    assert open(os.path.join(out, 'job-list.txt')).read() == 'videos/22/good1+22+0.mp4\n'
+
+
+def test_network_error_after_retries_is_recorded_and_retried_next_time(setup):
+    annotations, out, backend = setup
+    backend.flaky_failures = 5
+    main([annotations, '--out', out, '--backoff', '0', '--retries', '1',
+          '--classes', 'cat'], backend)
+    with open(os.path.join(out, 'failures.csv')) as rows:
+        reasons = {row[0]: row[1] for row in csv.reader(rows)}
+    assert reasons == {'gone': 'private', 'flaky': 'network'}
+    backend.calls.clear()
+    main([annotations, '--out', out, '--backoff', '0', '--classes', 'cat'], backend)
+    assert backend.calls.count('flaky') >= 1 and 'gone' not in backend.calls
+
+
+def test_missing_annotation_file_is_a_clear_error(tmp_path, capsys):
+    assert main([str(tmp_path / 'nope.csv'), '--out', str(tmp_path / 'o')], lambda *a: None) == 2
+    assert 'nope.csv: annotation file not found' in capsys.readouterr().err
