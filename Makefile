@@ -9,7 +9,7 @@ CONFIG ?= setup.ini
 FAST ?= 1
 SETUP := $(if $(filter 1,$(FAST)),setup-fast,setup)
 
-.PHONY: setup setup-fast train test bench clean-venv
+.PHONY: setup setup-fast train test test-modern bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -21,9 +21,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup-fast: $(VENV)/.installed-fast
 
+# torch pulls in a newer setuptools; utils/chainer_compat.py keeps chainer importable.
 $(VENV)/.installed-fast: $(VENV)/.installed bench/requirements.txt
 	$(PIP) install -r bench/requirements.txt
-	$(PIP) install "setuptools<70"
 	touch $@
 
 train: $(SETUP)
@@ -32,9 +32,16 @@ train: $(SETUP)
 test: $(SETUP)
 	$(PY) -m pytest -q tests
 
+# The suite on Python 3.12 + numpy 2 + newest setuptools/OpenCV (tools/modern_env.sh).
+test-modern: .venv-modern/.installed
+	.venv-modern/bin/python -m pytest -q tests
+
+.venv-modern/.installed: tools/modern_env.sh
+	bash tools/modern_env.sh
+
 bench: setup-fast
 	$(PY) bench/train_step.py --peer torch
 	$(PY) bench/loader.py
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-modern

@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 
-import chainer
+from utils import chainer_compat  # noqa: F401  (before chainer: new-stack fixes)
+import chainer  # noqa: E402
 import numpy as np
 
 from computations.trainer import build_trainer, resume

@@ -11,6 +11,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from utils import chainer_compat  # noqa: E402,F401  (before chainer)
+
 import numpy as np  # noqa: E402
 import chainer  # noqa: E402
 

@@ -1,0 +1,38 @@
+import sys
+
+import numpy as np
+import pytest
+
+from utils import chainer_compat
+
+
+def test_sctypes_are_rebuilt_when_numpy_lacks_them(monkeypatch):
+    if 'sctypes' in np.__dict__:
+        monkeypatch.delattr(np, 'sctypes')
+    chainer_compat._restore_sctypes()
+    assert np.float32 in np.sctypes['float'] and np.int64 in np.sctypes['int']
+    monkeypatch.undo()
+
+
+def test_numpy_distutils_stub_when_it_cannot_import(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'numpy.distutils.system_info', None)
+    monkeypatch.setitem(sys.modules, 'numpy.distutils', sys.modules.get('numpy.distutils'))
+    monkeypatch.setattr(np, 'distutils', getattr(np, 'distutils', None), raising=False)
+    chainer_compat._restore_numpy_distutils()
+    assert sys.modules['numpy.distutils.system_info'].get_info('blas_opt') == {}
+
+
+def test_pkg_resources_stub_answers_like_chainer_expects():
+    stub = chainer_compat._pkg_resources_stub()
+    assert stub.require('numpy>=1.9') == []
+    assert stub.get_distribution('numpy').version == np.__version__
+    with pytest.raises(stub.DistributionNotFound):
+        stub.require('surely-not-installed-package>=1')
+
+
+def test_chainer_imports_and_runs_after_restore():
+    import chainer
+    import chainer.functions as F
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert F.as_strided(x, (2, 2), (3, 1)).array.tolist() == [[0, 1], [3, 4]]  # uses sctypes
+    assert chainer.__version__ == '7.8.1'
