@@ -5,12 +5,15 @@
 import argparse
 import os
 import sys
+from functools import partial
 
 from utils import chainer_compat  # noqa: F401  (before chainer: new-stack fixes)
 import chainer  # noqa: E402
 import numpy as np
 
-from computations.trainer import build_trainer, resume
+from computations.distributed import (DistributedError, batch_normalization,  # noqa: E402
+                                      create_world, shard)
+from computations.trainer import build_trainer, resume  # noqa: E402
 from datastream.framereader import DataError, FrameReader, make_iterator
 from datastream.moving_shapes import ensure_dataset
 from nn import fast_cpu
@@ -36,53 +39,73 @@ def conv_backend(model):
     return 'Chainer' + ('' if not model.fast_cpu else ' (install torch for the fast path)')
 
 
-def print_header(config, config_path, n_clips, device):
+def print_header(config, config_path, n_clips, device, world):
     m, a = config.model, config.adam
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
     print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}, batch {m.batch_size},'
           f' latent {m.latent_dim}, {length}, device {device}, seed {m.seed}')
+    if world.comm is not None:
+        print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'
+              f' on its own shard; global batch {world.size * m.batch_size}')
     print(f'  adam lr {a.learning_rate} betas ({a.beta1}, {a.beta2}), critic_iter'
           f' {a.critic_iter}, penalty {a.penalty_coeff}; convolutions: {conv_backend(m)}')
     print(f'  run folder {config.saving.out_dir}')
 
 
-def prepare_data(config):
-    data = config.data
-    if data.builtin and ensure_dataset(data.root_dir, data.index_dir, data.builtin_clips,
-                                       config.model.seed):
+def prepare_data(config, world):
+    """The dataset (made first when built-in; cached once by rank 0)."""
+    data, model = config.data, config.model
+    if world.is_root and data.builtin and ensure_dataset(data.root_dir, data.index_dir,
+                                                         data.builtin_clips, model.seed):
         print(f'made the built-in moving-shapes dataset in {data.root_dir}')
-    return FrameReader(data.root_dir, data.index_dir, config.model.n_frames,
-                       config.model.frame_size, cache=data.cache)
+    dataset = None
+    if world.is_root:
+        dataset = FrameReader(data.root_dir, data.index_dir, model.n_frames, model.frame_size,
+                              cache=data.cache)
+    world.barrier()
+    return dataset or FrameReader(data.root_dir, data.index_dir, model.n_frames,
+                                  model.frame_size, cache=data.cache)
 
 
-def train(config, config_path):
-    dataset = prepare_data(config)
-    device = device_for(config.model.use_gpu)
-    chainer.global_config.fast_cpu = config.model.fast_cpu
-    print_header(config, config_path, len(dataset), device)
-    np.random.seed(config.model.seed)
-    gen, critic = build_networks(config.model)
+def build_models(model, device, world):
+    np.random.seed(model.seed)
+    gen, critic = build_networks(model, partial(batch_normalization, world=world))
     gen.to_device(device)
     critic.to_device(device)
     device.use()
+    return gen, critic
+
+
+def train(config, config_path):
+    world = create_world(config.scale.communicator)
+    dataset = prepare_data(config, world)
+    gpu = config.model.use_gpu
+    device = device_for(world.intra_rank if world.comm is not None and gpu >= 0 else gpu)
+    chainer.global_config.fast_cpu = config.model.fast_cpu
+    if world.is_root:
+        print_header(config, config_path, len(dataset), device, world)
+    gen, critic = build_models(config.model, device, world)
     out_dir = config.saving.out_dir
     os.makedirs(out_dir, exist_ok=True)
-    iterator = make_iterator(dataset, config.model.batch_size, config.data.workers,
-                             config.model.seed)
-    with open_report_stream(out_dir, config.saving.log_file) as report_out:
+    iterator = make_iterator(shard(dataset, world, config.model.seed), config.model.batch_size,
+                             config.data.workers, config.model.seed)
+    log_file = config.saving.log_file if world.is_root else ''
+    with open_report_stream(out_dir, log_file) as report_out:
         trainer, run_length = build_trainer(config, gen, critic, iterator, device, out_dir,
-                                            report_out)
+                                            report_out, world)
         resumed = resume(trainer, out_dir, config.saving.resume)
-        if resumed:
-            print(f'resumed from {resumed} at iteration {trainer.updater.iteration}')
-        write_config(config, os.path.join(out_dir, 'setup.ini'))
+        if world.is_root:
+            if resumed:
+                print(f'resumed from {resumed} at iteration {trainer.updater.iteration}')
+            write_config(config, os.path.join(out_dir, 'setup.ini'))
         run_length.install_handlers()
         try:
             trainer.run()
         finally:
             iterator.finalize()
-    print_outputs(out_dir, trainer.updater.iteration)
+    if world.is_root:
+        print_outputs(out_dir, trainer.updater.iteration)
 
 
 def print_outputs(out_dir, iteration):
@@ -99,7 +122,7 @@ def main(argv=None):
     try:
         config = load_config(args.config, args.set)
         train(config, args.config)
-    except (ConfigError, DataError, DeviceError, FileNotFoundError) as err:
+    except (ConfigError, DataError, DeviceError, DistributedError, FileNotFoundError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     return 0

@@ -14,6 +14,7 @@ import numpy as np
 from chainer import training
 from chainer.training import extensions
 
+from computations.distributed import World, multi_node
 from computations.sampling import generate_videos
 from computations.updater import WGANGPUpdater
 from datastream.framereader import clip_converter
@@ -66,11 +67,12 @@ class EveryOrLast:
         return trainer.updater.iteration % self.interval == 0 or self.run_length(trainer)
 
 
-def latch_interrupt(run_length):
-    """First extension of each iteration: an interrupt seen now applies to it."""
+def latch_interrupt(run_length, world):
+    """First extension of each iteration: an interrupt seen now (by any rank)
+    applies to it, on every rank alike."""
     @training.make_extension(trigger=(1, 'iteration'), priority=1000)
     def latch(trainer):
-        run_length.stop_now = run_length.pending
+        run_length.stop_now = world.any(run_length.pending)
     return latch
 
 
@@ -114,21 +116,29 @@ def _add_snapshots(trainer, gen, critic, saving, run_length):
                    trigger=every)
 
 
-def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=None):
-    """A ready Trainer and its RunLength (whose handlers main installs)."""
-    optimizers = {'gen': make_optimizer(gen, config.adam),
-                  'critic': make_optimizer(critic, config.adam)}
+def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=None,
+                  world=World()):
+    """A ready Trainer and its RunLength (whose handlers main installs). Under
+    MPI every rank trains; only rank 0 reports and writes files."""
+    optimizers = {'gen': multi_node(make_optimizer(gen, config.adam), world),
+                  'critic': multi_node(make_optimizer(critic, config.adam), world)}
     updater = WGANGPUpdater(iterator, optimizers, config.adam.critic_iter,
-                            config.adam.penalty_coeff, config.model.seed, device, clip_converter)
+                            config.adam.penalty_coeff, config.model.seed, device, clip_converter,
+                            world.rank, world.size)
     run_length = RunLength(config.model.iterations, config.model.epochs)
     trainer = training.Trainer(updater, run_length, out=out_dir)
-    trainer.extend(latch_interrupt(run_length))
+    trainer.extend(latch_interrupt(run_length, world))
+    if world.is_root:
+        _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length)
+    return trainer, run_length
+
+
+def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     _add_reports(trainer, config.saving, report_out, run_length)
     _add_snapshots(trainer, gen, critic, config.saving, run_length)
     z = gen.make_hidden(config.saving.n_samples, np.random.RandomState(config.model.seed))
     trainer.extend(sample_gifs(gen, z, out_dir),
                    trigger=EveryOrLast(config.saving.plot_interval, run_length))
-    return trainer, run_length
 
 
 def latest_snapshot(out_dir):

@@ -27,7 +27,10 @@ class WGANGPUpdater(training.StandardUpdater):
     'gen' and 'critic'."""
 
     def __init__(self, iterator, optimizers, critic_iter=5, penalty_coeff=10.0,
-                 seed=0, device=None, converter=None):
+                 seed=0, device=None, converter=None, rank=0, size=1):
+        """rank, size: this process among `size` data-parallel ranks (see
+        computations/distributed.py); every rank draws the random numbers of
+        the whole size x batch and uses its own slice."""
         kwargs = {'converter': converter} if converter else {}
         super().__init__(iterator, optimizers, device=device, **kwargs)
         self.gen = optimizers['gen'].target
@@ -35,22 +38,30 @@ class WGANGPUpdater(training.StandardUpdater):
         self.critic_iter = critic_iter
         self.penalty_coeff = penalty_coeff
         self.rng = np.random.RandomState(seed)
+        self.rank, self.size = rank, size
         self.skipped_clips = 0
 
     def _to_device(self, array):
         return self.device.send(array)
 
+    def _my_slice(self, draws, batch):
+        return draws[self.rank * batch:(self.rank + 1) * batch]
+
+    def _latents(self, batch):
+        z = self.gen.make_hidden(batch * self.size, self.rng)
+        return self._to_device(self._my_slice(z, batch))
+
     def _fake(self, batch):
         """Generated clips (N, C, T, H, W) with no graph back to the generator."""
-        z = self._to_device(self.gen.make_hidden(batch, self.rng))
+        z = self._latents(batch)
         with chainer.no_backprop_mode():
             fake = self.gen(z)
         return fake.array
 
     def gradient_penalty(self, real, fake):
         """E[(||grad D(x_hat)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable."""
-        eps = self.rng.uniform(0, 1, (len(real), 1, 1, 1, 1)).astype(real.dtype)
-        eps = self._to_device(eps)
+        eps = self.rng.uniform(0, 1, (len(real) * self.size, 1, 1, 1, 1)).astype(real.dtype)
+        eps = self._to_device(self._my_slice(eps, len(real)))
         x_hat = chainer.Variable(eps * real + (1 - eps) * fake)
         score = self.critic(x_hat)
         grad, = chainer.grad([score], [x_hat], enable_double_backprop=True)
@@ -69,7 +80,7 @@ class WGANGPUpdater(training.StandardUpdater):
         return loss
 
     def generator_loss(self, batch):
-        z = self._to_device(self.gen.make_hidden(batch, self.rng))
+        z = self._latents(batch)
         loss = -F.mean(self.critic(self.gen(z)))
         chainer.report({'loss': loss}, self.gen)
         return loss

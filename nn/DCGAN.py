@@ -39,9 +39,9 @@ def base_shape(n_frames, frame_size):
     return (n_frames // 16, frame_size // 16, frame_size // 16)
 
 
-def _up(in_ch, out_ch, init):
+def _up(in_ch, out_ch, init, nobias=False):
     """Transposed 3D convolution that doubles T, H and W."""
-    return Deconv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
+    return Deconv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, nobias=nobias, initialW=init)
 
 
 def _down(in_ch, out_ch, init):
@@ -73,23 +73,26 @@ class SampleNorm(chainer.Link):
 
 
 class Generator(chainer.Chain):
-    """Latent vector (N, latent_dim) -> video (N, 3, T, H, W) in [-1, 1]."""
+    """Latent vector (N, latent_dim) -> video (N, 3, T, H, W) in [-1, 1]. Layers
+    followed by BatchNorm have no bias: BatchNorm's shift takes its place."""
 
-    def __init__(self, ch=512, latent_dim=100, n_frames=32, frame_size=64):
+    def __init__(self, ch=512, latent_dim=100, n_frames=32, frame_size=64,
+                 batch_norm=L.BatchNormalization):
+        """batch_norm(size) makes each BatchNorm (a multi-node one under MPI)."""
         super().__init__()
         self.ch, self.latent_dim = ch, latent_dim
         self.base = base_shape(n_frames, frame_size)
         units = ch * int(np.prod(self.base))
         init = chainer.initializers.Normal(0.02)
         with self.init_scope():
-            self.l0 = L.Linear(latent_dim, units, initialW=init)
-            self.bn0 = L.BatchNormalization(units)
-            self.dc1 = _up(ch, ch // 2, init)
-            self.bn1 = L.BatchNormalization(ch // 2)
-            self.dc2 = _up(ch // 2, ch // 4, init)
-            self.bn2 = L.BatchNormalization(ch // 4)
-            self.dc3 = _up(ch // 4, ch // 8, init)
-            self.bn3 = L.BatchNormalization(ch // 8)
+            self.l0 = L.Linear(latent_dim, units, nobias=True, initialW=init)
+            self.bn0 = batch_norm(units)
+            self.dc1 = _up(ch, ch // 2, init, nobias=True)
+            self.bn1 = batch_norm(ch // 2)
+            self.dc2 = _up(ch // 2, ch // 4, init, nobias=True)
+            self.bn2 = batch_norm(ch // 4)
+            self.dc3 = _up(ch // 4, ch // 8, init, nobias=True)
+            self.bn3 = batch_norm(ch // 8)
             self.dc4 = _up(ch // 8, 3, init)
 
     def make_hidden(self, batch, rng=np.random):
@@ -133,8 +136,8 @@ class Critic(chainer.Chain):
         return self.l6(self.c5(h))
 
 
-def build_networks(model):
+def build_networks(model, batch_norm=L.BatchNormalization):
     """(Generator, Critic) for a ModelConfig."""
-    gen = Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size)
+    gen = Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size, batch_norm)
     critic = Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale)
     return gen, critic

@@ -55,7 +55,7 @@ def tiny_sections(data_dir, out_dir, **changes):
     sections['SAVING']['out_dir'] = out_dir
     for name, value in changes.items():
         section, key = name.split('.')
-        sections[section][key] = value
+        sections.setdefault(section, {})[key] = value
     return sections
 
 

@@ -89,15 +89,31 @@ class SavingConfig:
     n_samples: int = opt(16, at_least(1), 'videos in each sample grid gif')
 
 
+COMMUNICATORS = ('naive', 'flat', 'hierarchical', 'two_dimensional', 'single_node',
+                 'non_cuda_aware', 'pure_nccl')
+
+
+def one_of_or_empty(choices):
+    return lambda v: None if v == '' or v in choices else f"'' or one of {', '.join(choices)}"
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    communicator: str = opt('', one_of_or_empty(COMMUNICATORS),
+                            "ChainerMN communicator under mpiexec ('' = one process)")
+
+
 @dataclass(frozen=True)
 class Config:
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     adam: AdamConfig = AdamConfig()
     saving: SavingConfig = SavingConfig()
+    scale: ScaleConfig = ScaleConfig()
 
 
-SECTIONS = {'DATA': 'data', 'MODEL': 'model', 'ADAM': 'adam', 'SAVING': 'saving'}
+SECTIONS = {'DATA': 'data', 'MODEL': 'model', 'ADAM': 'adam', 'SAVING': 'saving',
+            'SCALE': 'scale'}
 
 
 # --- parsing -------------------------------------------------------------------
@@ -183,6 +199,10 @@ def _check_whole(config, source):
     if config.model.iterations == 0 and config.model.epochs == 0:
         raise ConfigError(f'{source} [MODEL] iterations = 0 and epochs = 0:'
                           ' expected a training length (iterations or epochs > 0)')
+    communicator = config.scale.communicator
+    if config.model.use_gpu < 0 and communicator not in ('', 'naive', 'flat'):
+        raise ConfigError(f'{source} [SCALE] communicator = {communicator!r}: expected naive'
+                          ' or flat on the CPU (use_gpu = -1); the others need GPUs')
 
 
 def load_config(path, overrides=()):
