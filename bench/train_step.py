@@ -36,16 +36,20 @@ CONFIGS = {'small': dict(ch=64, frame_size=32, n_frames=16, batch=8),
 class ChainerStep:
     """One iteration of the project's own updater on random clips."""
 
-    def __init__(self, ch, frame_size, n_frames, batch, fast=True, critic_iter=5):
+    def __init__(self, ch, frame_size, n_frames, batch, fast=True, critic_iter=5,
+                 device='@numpy'):
         self.fast = fast
         gen, critic = Generator(ch, 100, n_frames, frame_size), Critic(ch, n_frames, frame_size)
+        device = chainer.get_device(device)
+        gen.to_device(device)
+        critic.to_device(device)
         rng = np.random.RandomState(0)
-        clips = [(rng.uniform(-1, 1, (3, n_frames, frame_size, frame_size)).astype(np.float32), 0)
+        clips = [(rng.randint(0, 256, (3, n_frames, frame_size, frame_size), dtype=np.uint8), 0)
                  for _ in range(4 * batch)]
         optimizers = {'gen': make_optimizer(gen, AdamConfig()),
                       'critic': make_optimizer(critic, AdamConfig())}
         self.updater = WGANGPUpdater(make_iterator(clips, batch, 0, 0), optimizers, critic_iter,
-                                     10.0, 0, '@numpy', clip_converter)
+                                     10.0, 0, device, clip_converter)
 
     def __call__(self):
         with chainer.using_config('fast_cpu', self.fast):

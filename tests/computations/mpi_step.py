@@ -26,8 +26,8 @@ CRITIC_ITER = 2
 
 def rank_clips(world, global_batch):
     """This rank's part of each critic step's global batch, in step order."""
-    clips = np.random.RandomState(123).uniform(
-        -1, 1, (CRITIC_ITER * global_batch, 3, 16, 16, 16)).astype(np.float32)
+    clips = np.random.RandomState(123).randint(
+        0, 256, (CRITIC_ITER * global_batch, 3, 16, 16, 16), dtype=np.uint8)
     batch = global_batch // world.size
     mine = [clips[step * global_batch + world.rank * batch:][:batch]
             for step in range(CRITIC_ITER)]

@@ -1,11 +1,12 @@
 import os
 
+import chainer
 import cv2
 import numpy as np
 import pytest
 
-from datastream.framereader import (DataError, FrameReader, ReplayableShuffle, fit_length,
-                                    load_clip, read_index)
+from datastream.framereader import (DataError, FrameReader, ReplayableShuffle, clip_converter,
+                                    fit_length, load_clip, load_uint8_clip, read_index)
 from datastream.moving_shapes import write_stacked_jpeg
 from tests.conftest import write_mp4
 
@@ -109,9 +110,17 @@ def test_builtin_clips_load(shapes_dir):
     dataset = FrameReader(shapes_dir, 'index.txt', 16, 16)
     assert len(dataset) == 12
     clip, skipped = dataset[5]
-    assert clip.shape == (3, 16, 16, 16) and skipped == 0
-    assert -1 <= clip.min() < clip.max() <= 1
+    assert clip.shape == (3, 16, 16, 16) and clip.dtype == np.uint8 and skipped == 0
     assert os.path.basename(dataset.paths[0]) == 'clip_00000.jpg'
+    np.testing.assert_array_equal(dataset[5][0], load_uint8_clip(dataset.paths[5], 16, 16))
+
+
+def test_converter_scales_batches_to_float_on_the_device():
+    batch = [(np.full((3, 2, 2, 2), 0, np.uint8), 0), (np.full((3, 2, 2, 2), 255, np.uint8), 2)]
+    clips, skipped = clip_converter(batch, chainer.get_device('@numpy'))
+    assert clips.dtype == np.float32 and clips.shape == (2, 3, 2, 2, 2)
+    assert clips[0].max() == -1.0 and clips[1].min() == 1.0
+    assert skipped.tolist() == [0, 2]
 
 
 def test_cache_serves_the_same_clips_and_is_rebuilt_when_a_clip_changes(tmp_path, capsys):
@@ -131,4 +140,5 @@ def test_cache_serves_the_same_clips_and_is_rebuilt_when_a_clip_changes(tmp_path
     os.utime(tmp_path / 'c2.jpg', ns=(1, 1))
     rebuilt = FrameReader(str(tmp_path), 'index.txt', 16, 16, cache=True)
     assert 'building' in capsys.readouterr().err
-    np.testing.assert_array_equal(rebuilt[3][0], load_clip(str(tmp_path / 'c2.jpg'), 16, 16))
+    np.testing.assert_array_equal(rebuilt[3][0],
+                                  load_uint8_clip(str(tmp_path / 'c2.jpg'), 16, 16))
