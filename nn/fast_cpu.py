@@ -43,7 +43,25 @@ def _output_padding(out_size, in_size, k, s, p):
     return tuple(o - ((i - 1) * s - 2 * p + k) for o, i in zip(out_size, in_size))
 
 
-class Conv3D(function_node.FunctionNode):
+class _ConvolutionNode(function_node.FunctionNode):
+    """Shared backward of Conv3D and Deconv3D, written with these nodes again so
+    that it is differentiable (the gradient penalty's double backward)."""
+
+    def backward(self, indexes, grad_outputs):
+        x, W = self.get_retained_inputs()
+        gy, = grad_outputs
+        grads = []
+        if 0 in indexes:
+            grads.append(self.input_grad(gy, W, x))
+        if 1 in indexes:
+            pair = self.weight_grad_pair(x, gy)
+            grads.append(ConvGradW(W.shape, self.stride, self.pad).apply(pair)[0])
+        if 2 in indexes:
+            grads.append(F.sum(gy, axis=(0, 2, 3, 4)))
+        return grads
+
+
+class Conv3D(_ConvolutionNode):
     """y = conv3d(x, W) + b; W is (out, in, k, k, k)."""
 
     def __init__(self, stride, pad):
@@ -56,20 +74,15 @@ class Conv3D(function_node.FunctionNode):
         y = torch.nn.functional.conv3d(_tensor(x), _tensor(W), b, self.stride, self.pad)
         return y.numpy(),
 
-    def backward(self, indexes, grad_outputs):
-        x, W = self.get_retained_inputs()
-        gy, = grad_outputs
-        grads = []
-        if 0 in indexes:
-            grads.append(deconv3d(gy, W, None, self.stride, self.pad, x.shape[2:]))
-        if 1 in indexes:
-            grads.append(ConvGradW(W.shape, self.stride, self.pad).apply((x, gy))[0])
-        if 2 in indexes:
-            grads.append(F.sum(gy, axis=(0, 2, 3, 4)))
-        return grads
+    def input_grad(self, gy, W, x):
+        return deconv3d(gy, W, None, self.stride, self.pad, x.shape[2:])
+
+    def weight_grad_pair(self, x, gy):
+        """(input, output) of the convolution whose weight gradient W gets."""
+        return x, gy
 
 
-class Deconv3D(function_node.FunctionNode):
+class Deconv3D(_ConvolutionNode):
     """y = conv_transpose3d(x, W) + b with spatial size outsize; W is (in, out, k, k, k)."""
 
     def __init__(self, stride, pad, outsize):
@@ -84,17 +97,11 @@ class Deconv3D(function_node.FunctionNode):
                                                  self.pad, extra)
         return y.numpy(),
 
-    def backward(self, indexes, grad_outputs):
-        x, W = self.get_retained_inputs()
-        gy, = grad_outputs
-        grads = []
-        if 0 in indexes:
-            grads.append(conv3d(gy, W, None, self.stride, self.pad))
-        if 1 in indexes:
-            grads.append(ConvGradW(W.shape, self.stride, self.pad).apply((gy, x))[0])
-        if 2 in indexes:
-            grads.append(F.sum(gy, axis=(0, 2, 3, 4)))
-        return grads
+    def input_grad(self, gy, W, x):
+        return conv3d(gy, W, None, self.stride, self.pad)
+
+    def weight_grad_pair(self, x, gy):
+        return gy, x
 
 
 class ConvGradW(function_node.FunctionNode):
