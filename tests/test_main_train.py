@@ -40,8 +40,8 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
               '--outdir', str(tmp_path / 'gifs'))
     assert gen.returncode == 0, gen.stderr
     assert sorted(os.listdir(tmp_path / 'gifs')) == [
-        'grid.gif', 'sample_0000.gif', 'sample_0001.gif', 'sample_0002.gif']
-    assert gif_info(tmp_path / 'gifs' / 'sample_0001.gif') == (16, (16, 16))
+        'grid.gif', 'seed0000.gif', 'seed0001.gif', 'seed0002.gif']
+    assert gif_info(tmp_path / 'gifs' / 'seed0001.gif') == (16, (16, 16))
 
 
 def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):

@@ -1,9 +1,13 @@
-"""Write gifs from a trained generator.
+"""Write videos from a trained generator.
 
-    python utils/generate.py --model runs/moving_shapes/gen_iter_300.npz --n 16
+    python utils/generate.py [--model models/generator.npz] [--seeds 0-15] [--outdir generated]
+        [--interpolate 3 7 --steps 8] [--mp4]
 
 The architecture comes from --config, by default the setup.ini beside the
-model (every run folder has one). Writes sample_NNNN.gif per video and grid.gif.
+model (every run folder has one, and so does models/). Writes seedNNNN.gif per
+seed (each from its own RandomState(seed), so a seed always gives the same
+video), grid.gif of them all, and with --interpolate walk_A_B.gif: the videos
+along the latent path from seed A to seed B, one after another.
 """
 import argparse
 import os
@@ -20,7 +24,7 @@ from computations.sampling import generate_videos  # noqa: E402
 from nn.DCGAN import Generator  # noqa: E402
 from utils.config_parse import ConfigError, load_config  # noqa: E402
 from utils.devices import DeviceError, device_for  # noqa: E402
-from utils.video_io import save_gif, tile_grid  # noqa: E402
+from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid  # noqa: E402
 
 DEFAULT_MODEL = os.path.join('models', 'generator.npz')
 
@@ -29,19 +33,49 @@ class ModelError(ValueError):
     """A generator file that is missing or does not fit the configured network."""
 
 
+def parse_seeds(spec):
+    """'0-3,7' -> [0, 1, 2, 3, 7]; ValueError naming what is wrong."""
+    seeds = []
+    for part in spec.split(','):
+        low, dash, high = part.strip().partition('-')
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f'--seeds {spec!r}: expected numbers and ranges like 0-15,20,31')
+        low, high = int(low), int(high) if dash else int(low)
+        if high < low:
+            raise ValueError(f'--seeds {spec!r}: range {low}-{high} runs backwards')
+        seeds.extend(range(low, high + 1))
+    return list(dict.fromkeys(seeds))
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description='Write gifs from a trained generator.')
     parser.add_argument('--model', default=DEFAULT_MODEL, help='generator .npz')
     parser.add_argument('--config', help='setup.ini of the run (default: beside the model)')
-    parser.add_argument('--n', type=int, default=16, help='number of videos')
+    parser.add_argument('--seeds', default='0-15', help='one video per seed: 0-15 or 1,5,9-12')
+    parser.add_argument('--n', type=int, help='shorthand: seeds --seed .. --seed + n - 1')
+    parser.add_argument('--seed', type=int, default=0, help='first seed for --n')
+    parser.add_argument('--interpolate', nargs=2, type=int, metavar=('A', 'B'),
+                        help='also a latent walk from seed A to seed B, as one video')
+    parser.add_argument('--steps', type=int, default=8, help='videos along the walk')
     parser.add_argument('--outdir', default='generated', help='output folder')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the latent vectors')
+    parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
+    parser.add_argument('--mp4', action='store_true', help='also write .mp4 (imageio-ffmpeg)')
     parser.add_argument('--gpu', type=int, default=-1, help='CUDA device, -1 for the CPU')
     args = parser.parse_args(argv)
-    if args.n < 1:
-        parser.error(f'--n {args.n}: expected at least 1 video')
-    if args.seed < 0:
-        parser.error(f'--seed {args.seed}: expected a value >= 0')
+    for name, low in (('n', 1), ('seed', 0), ('steps', 2), ('fps', 0.1)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            parser.error(f'--{name} {value}: expected a value >= {low}')
+    if args.interpolate and min(args.interpolate) < 0:
+        parser.error(f'--interpolate {args.interpolate[0]} {args.interpolate[1]}:'
+                     ' expected seeds >= 0')
+    try:
+        args.seeds = (list(range(args.seed, args.seed + args.n)) if args.n
+                      else parse_seeds(args.seeds))
+    except ValueError as err:
+        parser.error(str(err))
+    if args.mp4 and not mp4_available():
+        parser.error('--mp4: needs the imageio-ffmpeg package (pip install imageio-ffmpeg)')
     return args
 
 
@@ -77,14 +111,27 @@ def load_generator(model_path, config):
     return gen
 
 
-def write_gifs(videos, outdir):
-    """sample_NNNN.gif for each video and grid.gif of them all; returns the grid path."""
-    os.makedirs(outdir, exist_ok=True)
-    for i, video in enumerate(videos):
-        save_gif(os.path.join(outdir, f'sample_{i:04d}.gif'), video)
-    grid_path = os.path.join(outdir, 'grid.gif')
-    save_gif(grid_path, tile_grid(videos))
-    return grid_path
+def latents_for(gen, seeds):
+    """One latent per seed, each from its own RandomState(seed): reproducible alone."""
+    return np.concatenate([gen.make_hidden(1, np.random.RandomState(s)) for s in seeds])
+
+
+def walk(gen, seed_a, seed_b, steps):
+    """Latents along the great circle from seed A's latent to seed B's (both unit length)."""
+    a, b = latents_for(gen, [seed_a, seed_b])
+    angle = np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))
+    ts = np.linspace(0, 1, steps)[:, None]
+    if angle < 1e-6:
+        return np.repeat(a[None], steps, axis=0)
+    return ((np.sin((1 - ts) * angle) * a + np.sin(ts * angle) * b) / np.sin(angle)).astype(
+        np.float32)
+
+
+def write_video(path, frames, args):
+    """path.gif, and path.mp4 with --mp4."""
+    save_gif(path + '.gif', frames, args.fps)
+    if args.mp4:
+        save_mp4(path + '.mp4', frames, args.fps)
 
 
 def main(argv=None):
@@ -96,9 +143,18 @@ def main(argv=None):
     except (ConfigError, ModelError, DeviceError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    z = gen.make_hidden(args.n, np.random.RandomState(args.seed))
-    grid = write_gifs(generate_videos(gen, z), args.outdir)
-    print(f'wrote {args.n} gifs and {grid}')
+    os.makedirs(args.outdir, exist_ok=True)
+    videos = generate_videos(gen, latents_for(gen, args.seeds))
+    for seed, video in zip(args.seeds, videos):
+        write_video(os.path.join(args.outdir, f'seed{seed:04d}'), video, args)
+    write_video(os.path.join(args.outdir, 'grid'), tile_grid(videos), args)
+    print(f'wrote {len(videos)} videos and the grid to {args.outdir}')
+    if args.interpolate:
+        a, b = args.interpolate
+        steps = generate_videos(gen, walk(gen, a, b, args.steps))
+        write_video(os.path.join(args.outdir, f'walk_{a:04d}_{b:04d}'),
+                    np.concatenate(list(steps)), args)
+        print(f'wrote the walk from seed {a} to seed {b} in {args.steps} steps')
     return 0
 
 

@@ -1,4 +1,5 @@
 """Turn generated video arrays into pictures: uint8 frames, grids and gifs."""
+import importlib.util
 import math
 
 import numpy as np
@@ -30,3 +31,17 @@ def save_gif(path, frames, fps=10):
     images = [Image.fromarray(frame) for frame in frames]
     images[0].save(path, save_all=True, append_images=images[1:],
                    duration=round(1000 / fps), loop=0, optimize=False)
+
+
+def mp4_available():
+    """Whether imageio can write mp4 here (its ffmpeg plugin, imageio-ffmpeg)."""
+    return importlib.util.find_spec('imageio_ffmpeg') is not None
+
+
+def save_mp4(path, frames, fps=10):
+    """Write (T, H, W, 3) uint8 frames as an H.264 mp4 (sizes padded to even)."""
+    import imageio.v2 as imageio
+    pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
+    frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
+    imageio.mimwrite(path, list(frames), fps=fps, codec='libx264', macro_block_size=1,
+                     output_params=['-pix_fmt', 'yuv420p'])
