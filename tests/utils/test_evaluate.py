@@ -1,0 +1,60 @@
+import json
+
+import chainer
+import numpy as np
+import pytest
+
+from nn.DCGAN import Critic, Generator
+from tests.conftest import write_ini
+from utils.evaluate import main, mean_difference, pixel_stats
+
+
+@pytest.fixture
+def run_dir(tmp_path, shapes_dir):
+    """A run folder with a tiny random generator and critic, pointing at the shapes."""
+    write_ini(tmp_path / 'setup.ini', {
+        'DATA': {'root_dir': shapes_dir, 'index_dir': 'index.txt'},
+        'MODEL': {'ch': 8, 'latent_dim': 4, 'frame_size': 16, 'n_frames': 16}})
+    chainer.serializers.save_npz(str(tmp_path / 'gen_iter_5.npz'), Generator(8, 4, 16, 16))
+    chainer.serializers.save_npz(str(tmp_path / 'dis_iter_5.npz'), Critic(8, 16, 16))
+    return tmp_path
+
+
+def test_writes_finite_scores_and_statistics_as_json(run_dir, capsys):
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '6', '--batch', '4']) == 0
+    result = json.loads((run_dir / 'evaluation.json').read_text())
+    estimate = result['wasserstein_estimate']
+    assert result['n'] == 6 and np.isfinite(estimate['mean'])
+    assert estimate['ci95'][0] < estimate['mean'] < estimate['ci95'][1]
+    assert estimate['mean'] == pytest.approx(result['critic']['real_mean']
+                                             - result['critic']['fake_mean'])
+    for kind in ('real', 'generated'):
+        stats = result['pixels'][kind]
+        assert len(stats['per_frame']['mean']) == 16
+        assert len(stats['per_frame']['temporal_energy']) == 15
+        assert all(np.isfinite(stats[k]) for k in ('mean', 'std', 'temporal_energy'))
+    assert result['pixels']['real']['temporal_energy'] > 0, 'the built-in clips move'
+    assert 'Wasserstein estimate over 6 + 6 clips' in capsys.readouterr().out
+
+
+def test_pixel_statistics_of_known_videos():
+    still = np.zeros((2, 3, 4, 2, 2))
+    still[1] = 0.5
+    stats = pixel_stats(still)
+    assert stats['temporal_energy'] == 0 and stats['mean'] == pytest.approx(0.25)
+    assert stats['std'] == pytest.approx(0.25)
+    flicker = np.zeros((1, 3, 3, 2, 2))
+    flicker[:, :, 1] = 1
+    assert pixel_stats(flicker)['per_frame']['temporal_energy'] == [1.0, 1.0]
+
+
+def test_mean_difference_interval():
+    result = mean_difference(np.array([1.0, 3.0]), np.array([0.0, 0.0]))
+    assert result['mean'] == 2.0 and result['stderr'] == pytest.approx(1.0)
+    assert result['ci95'] == pytest.approx([0.04, 3.96])
+
+
+def test_missing_critic_is_a_clear_error(run_dir, capsys):
+    (run_dir / 'dis_iter_5.npz').unlink()
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz')]) == 2
+    assert 'dis_iter_5.npz: critic file not found' in capsys.readouterr().err

@@ -1,0 +1,150 @@
+"""Score a trained generator with its critic on held-out clips, and compare pixel statistics.
+
+    python utils/evaluate.py --gen runs/x/gen_iter_N.npz [--critic runs/x/dis_iter_N.npz]
+        [--root DIR --index held_out.txt] [--n 256] [--out eval.json]
+
+Prints and writes as JSON: the critic's Wasserstein estimate E[D(real)] - E[D(fake)]
+over n real and n generated clips with a 95% confidence interval (normal
+approximation, the two samples independent), and per-frame pixel statistics of
+real and generated clips: mean, standard deviation and temporal difference
+energy (mean squared change between consecutive frames; 0 for a still video).
+The critic, config and data default to the run's: dis_iter_N beside gen_iter_N,
+the setup.ini beside them, and its [DATA] root_dir and index_dir.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from utils import chainer_compat  # noqa: E402,F401
+import chainer  # noqa: E402
+import numpy as np  # noqa: E402
+
+from datastream.framereader import DataError, FrameReader, clip_converter  # noqa: E402
+from nn.DCGAN import Critic  # noqa: E402
+from utils.config_parse import ConfigError, load_config  # noqa: E402
+from utils.generate import ModelError, check_shapes, config_path_for, load_generator  # noqa: E402
+from utils.devices import DeviceError, device_for  # noqa: E402
+
+
+def pixel_stats(videos):
+    """Per-frame mean, std and temporal difference energy of (N, 3, T, H, W) in [-1, 1]."""
+    videos = np.asarray(videos, dtype=np.float64)
+    diffs = np.diff(videos, axis=2) ** 2
+    per_frame = {'mean': videos.mean(axis=(0, 1, 3, 4)), 'std': videos.std(axis=(0, 1, 3, 4)),
+                 'temporal_energy': diffs.mean(axis=(0, 1, 3, 4))}
+    summary = {name: float(values.mean()) for name, values in per_frame.items()}
+    summary['per_frame'] = {name: values.round(6).tolist() for name, values in per_frame.items()}
+    return summary
+
+
+def mean_difference(real_scores, fake_scores):
+    """E[real] - E[fake] with its standard error and 95% interval."""
+    estimate = real_scores.mean() - fake_scores.mean()
+    stderr = np.sqrt(real_scores.var(ddof=1) / len(real_scores)
+                     + fake_scores.var(ddof=1) / len(fake_scores))
+    return {'mean': float(estimate), 'stderr': float(stderr),
+            'ci95': [float(estimate - 1.96 * stderr), float(estimate + 1.96 * stderr)]}
+
+
+def load_critic(path, model):
+    if not os.path.isfile(path):
+        raise ModelError(f'{path}: critic file not found; pass --critic RUN/dis_iter_N.npz')
+    critic = Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale)
+    check_shapes(critic, path)
+    chainer.serializers.load_npz(path, critic)
+    return critic
+
+
+def real_batches(dataset, n, batch, device):
+    for start in range(0, n, batch):
+        examples = [dataset[i] for i in range(start, min(n, start + batch))]
+        yield clip_converter(examples, device)[0]
+
+
+def fake_batches(gen, n, batch, seed):
+    rng = np.random.RandomState(seed)
+    with chainer.using_config('train', False):
+        for start in range(0, n, batch):
+            z = gen.make_hidden(min(batch, n - start), rng)
+            yield gen(gen.device.send(z)).array
+
+
+def score(critic, batches):
+    """Critic scores and the videos (on the host) for each batch."""
+    scores, videos = [], []
+    with chainer.no_backprop_mode(), chainer.using_config('train', False):
+        for x in batches:
+            scores.append(chainer.backends.cuda.to_cpu(critic(x).array).ravel())
+            videos.append(chainer.backends.cuda.to_cpu(x))
+    return np.concatenate(scores), np.concatenate(videos)
+
+
+def evaluate(gen, critic, dataset, n, batch, seed):
+    device = gen.device
+    real_scores, real = score(critic, real_batches(dataset, n, batch, device))
+    fake_scores, fake = score(critic, fake_batches(gen, n, batch, seed))
+    return {'n': n, 'wasserstein_estimate': mean_difference(real_scores, fake_scores),
+            'critic': {'real_mean': float(real_scores.mean()),
+                       'fake_mean': float(fake_scores.mean())},
+            'pixels': {'real': pixel_stats(real), 'generated': pixel_stats(fake)}}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--gen', required=True, help='generator .npz (RUN/gen_iter_N.npz)')
+    parser.add_argument('--critic', help='critic .npz (default: dis_iter_N.npz beside --gen)')
+    parser.add_argument('--config', help="the run's setup.ini (default: beside --gen)")
+    parser.add_argument('--root', help='clip folder (default: the config\'s [DATA] root_dir)')
+    parser.add_argument('--index', help='held-out index file, relative to --root')
+    parser.add_argument('--n', type=int, default=256, help='clips of each kind')
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--seed', type=int, default=0, help='seed of the generated latents')
+    parser.add_argument('--out', help='JSON file (default: evaluation.json beside --gen)')
+    parser.add_argument('--gpu', type=int, default=-1)
+    args = parser.parse_args(argv)
+    for name, low in (('n', 2), ('batch', 1)):  # n >= 2: a variance needs two
+        if getattr(args, name) < low:
+            parser.error(f'--{name} {getattr(args, name)}: expected a value >= {low}')
+    args.critic = args.critic or re.sub(r'gen_iter_(\d+)\.npz$', r'dis_iter_\1.npz', args.gen)
+    args.out = args.out or os.path.join(os.path.dirname(args.gen) or '.', 'evaluation.json')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        config = load_config(config_path_for(args.gen, args.config))
+        device = device_for(args.gpu, '--gpu')
+        gen, critic = load_generator(args.gen, config), load_critic(args.critic, config.model)
+        gen.to_device(device)
+        critic.to_device(device)
+        dataset = FrameReader(args.root or config.data.root_dir,
+                              args.index or config.data.index_dir,
+                              config.model.n_frames, config.model.frame_size)
+    except (ConfigError, ModelError, DeviceError, DataError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    n = min(args.n, len(dataset))
+    result = evaluate(gen, critic, dataset, n, args.batch, args.seed)
+    with open(args.out, 'w', encoding='utf-8') as out:
+        json.dump(result, out, indent=1)
+    report(result, args.out)
+    return 0
+
+
+def report(result, path):
+    w, real, fake = result['wasserstein_estimate'], result['pixels']['real'], \
+        result['pixels']['generated']
+    print(f"Wasserstein estimate over {result['n']} + {result['n']} clips: {w['mean']:.4f}"
+          f" (95% CI {w['ci95'][0]:.4f} to {w['ci95'][1]:.4f})")
+    for name in ('mean', 'std', 'temporal_energy'):
+        print(f'  pixel {name:16s} real {real[name]:.4f}  generated {fake[name]:.4f}')
+    print(f'written to {path}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
