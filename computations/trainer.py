@@ -15,6 +15,7 @@ from chainer import training
 from chainer.training import extensions
 
 from computations.distributed import World, multi_node
+from computations.run_page import run_page
 from computations.sampling import generate_videos
 from computations.updater import WGANGPUpdater
 from datastream.framereader import clip_converter
@@ -137,8 +138,9 @@ def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     _add_reports(trainer, config.saving, report_out, run_length)
     _add_snapshots(trainer, gen, critic, config.saving, run_length)
     z = gen.make_hidden(config.saving.n_samples, np.random.RandomState(config.model.seed))
-    trainer.extend(sample_gifs(gen, z, out_dir),
-                   trigger=EveryOrLast(config.saving.plot_interval, run_length))
+    every_plot = EveryOrLast(config.saving.plot_interval, run_length)
+    trainer.extend(sample_gifs(gen, z, out_dir), trigger=every_plot)
+    trainer.extend(run_page(out_dir, config), trigger=every_plot)
 
 
 def latest_snapshot(out_dir):

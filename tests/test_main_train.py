@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+from html.parser import HTMLParser
+
 from PIL import Image
 
 from tests.conftest import ROOT, tiny_sections, write_ini
@@ -25,6 +27,17 @@ def gif_info(path):
         return total_ms // 100, gif.size
 
 
+class Links(HTMLParser):
+    """Every src and href of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.targets = []
+
+    def handle_starttag(self, tag, attrs):
+        self.targets += [value for name, value in attrs if name in ('src', 'href')]
+
+
 def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
     result = run('main_train.py', '--config', tiny_ini)
     assert result.returncode == 0, result.stderr
@@ -35,6 +48,11 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
                  'gen_iter_3.npz', 'dis_iter_3.npz', 'snapshot_iter_2'):
         assert (out / name).is_file(), name
     assert gif_info(out / 'samples' / 'iter_0000003.gif') == (16, (16 * 2 + 1,) * 2)
+    page = Links()
+    page.feed((out / 'index.html').read_text())
+    assert page.targets[:2] == ['loss.png', 'wdist.png']
+    assert page.targets[2:] == ['samples/iter_0000003.gif', 'samples/iter_0000002.gif']
+    assert all((out / target).is_file() for target in page.targets)
 
     gen = run('utils/generate.py', '--model', str(out / 'gen_iter_3.npz'), '--n', '3',
               '--outdir', str(tmp_path / 'gifs'))
