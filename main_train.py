@@ -93,7 +93,7 @@ def train(config, config_path):
     log_file = config.saving.log_file if world.is_root else ''
     with open_report_stream(out_dir, log_file) as report_out:
         trainer, run_length = build_trainer(config, gen, critic, iterator, device, out_dir,
-                                            report_out, world)
+                                            report_out, world, dataset)
         resumed = resume(trainer, out_dir, config.saving.resume)
         if world.is_root:
             if resumed:

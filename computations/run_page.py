@@ -16,7 +16,7 @@ STYLE = ('body{font-family:sans-serif;margin:2em;max-width:70em}'
          'img{image-rendering:pixelated;margin:.3em}figure{display:inline-block;margin:.5em}'
          'pre{background:#f6f6f6;padding:1em}')
 KEYS = ('iteration', 'epoch', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
-        'data/skipped', 'elapsed_time')
+        'quality/fd', 'data/skipped', 'elapsed_time')
 
 
 def _latest_table(log):
@@ -29,7 +29,8 @@ def _latest_table(log):
 
 
 def _plots(out_dir):
-    names = [n for n in ('loss.png', 'wdist.png') if os.path.isfile(os.path.join(out_dir, n))]
+    names = [n for n in ('loss.png', 'wdist.png', 'quality.png')
+             if os.path.isfile(os.path.join(out_dir, n))]
     return ''.join(f'<img src="{n}" alt="{n}" width="480">' for n in names) or \
         '<p>Plots appear after the first plot interval.</p>'
 

@@ -15,6 +15,7 @@ from chainer import training
 from chainer.training import extensions
 
 from computations.distributed import World, multi_node
+from computations.quality import quality_metric
 from computations.run_page import run_page
 from computations.sampling import generate_videos
 from computations.updater import WGANGPUpdater
@@ -22,7 +23,7 @@ from datastream.framereader import clip_converter
 from utils.video_io import save_gif, tile_grid
 
 REPORT_KEYS = ['epoch', 'iteration', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
-               'elapsed_time']
+               'quality/fd', 'elapsed_time']
 SNAPSHOT_PATTERN = 'snapshot_iter_{.updater.iteration}'
 
 
@@ -118,7 +119,7 @@ def _add_snapshots(trainer, gen, critic, saving, run_length):
 
 
 def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=None,
-                  world=World()):
+                  world=World(), dataset=None):
     """A ready Trainer and its RunLength (whose handlers main installs). Under
     MPI every rank trains; only rank 0 reports and writes files."""
     optimizers = {'gen': multi_node(make_optimizer(gen, config.adam), world),
@@ -130,8 +131,19 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
     trainer = training.Trainer(updater, run_length, out=out_dir)
     trainer.extend(latch_interrupt(run_length, world))
     if world.is_root:
+        _add_quality(trainer, config, gen, dataset, run_length)
         _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length)
     return trainer, run_length
+
+
+def _add_quality(trainer, config, gen, dataset, run_length):
+    saving = config.saving
+    if saving.quality_interval and dataset is not None:
+        metric = quality_metric(gen, dataset, saving.feature_net, saving.quality_clips,
+                                config.model.seed)
+        trainer.extend(metric, trigger=EveryOrLast(saving.quality_interval, run_length))
+        trainer.extend(extensions.PlotReport(['quality/fd'], 'iteration', file_name='quality.png',
+                                             trigger=(saving.quality_interval, 'iteration')))
 
 
 def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):

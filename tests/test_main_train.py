@@ -1,4 +1,5 @@
 """End to end: main_train.py and utils/generate.py as a user runs them."""
+import json
 import os
 import signal
 import subprocess
@@ -7,6 +8,7 @@ import time
 
 from html.parser import HTMLParser
 
+import pytest
 from PIL import Image
 
 from tests.conftest import ROOT, tiny_sections, write_ini
@@ -103,3 +105,28 @@ def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
     snapshots = [n for n in os.listdir(tmp_path / 'run') if n.startswith('snapshot_iter_')]
     assert len(snapshots) == 1, snapshots
     assert f'stopped at iteration {snapshots[0].split("_")[-1]}' in stdout
+
+
+def test_quality_metric_is_logged_plotted_and_on_the_run_page(tmp_path, shapes_dir):
+    net = os.path.join(ROOT, 'models', 'feature_net.npz')
+    if not os.path.isfile(net):
+        pytest.skip('models/feature_net.npz absent')
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
+        'SAVING.quality_interval': 2, 'SAVING.quality_clips': 8, 'SAVING.feature_net': net,
+        'MODEL.iterations': 4})
+    result = run('main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections))
+    assert result.returncode == 0, result.stderr
+    log = json.loads((tmp_path / 'run' / 'log').read_text())
+    values = [entry['quality/fd'] for entry in log if 'quality/fd' in entry]
+    assert len(values) == 2 and all(v > 0 for v in values)
+    assert (tmp_path / 'run' / 'quality.png').is_file()
+    assert 'quality.png' in (tmp_path / 'run' / 'index.html').read_text()
+
+
+def test_quality_metric_without_feature_network_stops_before_work(tmp_path, shapes_dir):
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
+        'SAVING.quality_interval': 2, 'SAVING.feature_net': str(tmp_path / 'none.npz')})
+    result = run('main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections))
+    assert result.returncode == 2 and 'none.npz' in result.stderr and 'file not found' in \
+        result.stderr
+    assert not (tmp_path / 'run').exists()

@@ -87,6 +87,11 @@ class SavingConfig:
     log_file: str = opt('', None, 'also write the printed log here ('' = stdout only)')
     resume: str = opt('latest', non_empty, "'latest', 'none' or a snapshot path")
     n_samples: int = opt(16, at_least(1), 'videos in each sample grid gif')
+    quality_interval: int = opt(0, at_least(0), 'iterations between feature Fréchet'
+                                ' distances (0 = off; needs feature_net)')
+    quality_clips: int = opt(128, at_least(2), 'clips of each kind for that distance')
+    feature_net: str = opt('models/feature_net.npz', non_empty,
+                           'feature network for the quality metric')
 
 
 COMMUNICATORS = ('naive', 'flat', 'hierarchical', 'two_dimensional', 'single_node',
@@ -199,6 +204,10 @@ def _check_whole(config, source):
     if config.model.iterations == 0 and config.model.epochs == 0:
         raise ConfigError(f'{source} [MODEL] iterations = 0 and epochs = 0:'
                           ' expected a training length (iterations or epochs > 0)')
+    saving = config.saving
+    if saving.quality_interval and not os.path.isfile(saving.feature_net):
+        raise ConfigError(f'{source} [SAVING] feature_net = {saving.feature_net!r}: file not'
+                          ' found; quality_interval > 0 needs it (metrics/train_feature_net.py)')
     communicator = config.scale.communicator
     if config.model.use_gpu < 0 and communicator not in ('', 'naive', 'flat'):
         raise ConfigError(f'{source} [SCALE] communicator = {communicator!r}: expected naive'

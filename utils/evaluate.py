@@ -8,6 +8,9 @@ over n real and n generated clips with a 95% confidence interval (normal
 approximation, the two samples independent), and per-frame pixel statistics of
 real and generated clips: mean, standard deviation and temporal difference
 energy (mean squared change between consecutive frames; 0 for a still video).
+With --fvd also the Fréchet distance and k-NN precision/recall between real and
+generated clips in a feature space (metrics/frechet.py; default features from
+the shipped models/feature_net.npz, or your own function with --features).
 The critic, config and data default to the run's: dis_iter_N beside gen_iter_N,
 the setup.ini beside them, and its [DATA] root_dir and index_dir.
 """
@@ -24,6 +27,8 @@ import chainer  # noqa: E402
 import numpy as np  # noqa: E402
 
 from datastream.framereader import DataError, FrameReader, clip_converter  # noqa: E402
+from metrics import feature_net  # noqa: E402
+from metrics.frechet import frechet_distance, load_feature_function, precision_recall  # noqa: E402
 from nn.DCGAN import Critic  # noqa: E402
 from utils.config_parse import ConfigError, load_config  # noqa: E402
 from utils.generate import ModelError, check_shapes, config_path_for, load_generator  # noqa: E402
@@ -83,14 +88,36 @@ def score(critic, batches):
     return np.concatenate(scores), np.concatenate(videos)
 
 
-def evaluate(gen, critic, dataset, n, batch, seed):
+def evaluate(gen, critic, dataset, n, batch, seed, features=None):
+    """The report as a dict; with features (a feature function), also the Fréchet
+    distance and precision/recall between real and generated clips."""
     device = gen.device
     real_scores, real = score(critic, real_batches(dataset, n, batch, device))
     fake_scores, fake = score(critic, fake_batches(gen, n, batch, seed))
-    return {'n': n, 'wasserstein_estimate': mean_difference(real_scores, fake_scores),
-            'critic': {'real_mean': float(real_scores.mean()),
-                       'fake_mean': float(fake_scores.mean())},
-            'pixels': {'real': pixel_stats(real), 'generated': pixel_stats(fake)}}
+    result = {'n': n, 'wasserstein_estimate': mean_difference(real_scores, fake_scores),
+              'critic': {'real_mean': float(real_scores.mean()),
+                         'fake_mean': float(fake_scores.mean())},
+              'pixels': {'real': pixel_stats(real), 'generated': pixel_stats(fake)}}
+    if features is not None:
+        result['fvd'] = feature_distances(features(real), features(fake))
+    return result
+
+
+def feature_distances(real, fake):
+    return {'frechet_distance': frechet_distance(real, fake), **precision_recall(real, fake)}
+
+
+def feature_function(args):
+    """The --features callable, or the shipped feature network's, or None without --fvd."""
+    if not args.fvd:
+        return None
+    if args.features:
+        return load_feature_function(args.features)
+    if not os.path.isfile(args.feature_net):
+        raise ModelError(f'{args.feature_net}: feature network not found; train it with'
+                         ' `python metrics/train_feature_net.py` or pass --features')
+    net = feature_net.load(args.feature_net)
+    return lambda videos: feature_net.extract(net, videos)
 
 
 def parse_args(argv):
@@ -105,6 +132,12 @@ def parse_args(argv):
     parser.add_argument('--seed', type=int, default=0, help='seed of the generated latents')
     parser.add_argument('--out', help='JSON file (default: evaluation.json beside --gen)')
     parser.add_argument('--gpu', type=int, default=-1)
+    parser.add_argument('--fvd', action='store_true',
+                        help='also the Fréchet distance and precision/recall of clip features')
+    parser.add_argument('--feature-net', default=os.path.join('models', 'feature_net.npz'),
+                        help='feature network for --fvd (metrics/feature_net.py)')
+    parser.add_argument('--features', metavar='MODULE:CALLABLE',
+                        help='for --fvd: your own feature function instead (e.g. I3D)')
     args = parser.parse_args(argv)
     for name, low in (('n', 2), ('batch', 1)):  # n >= 2: a variance needs two
         if getattr(args, name) < low:
@@ -125,11 +158,12 @@ def main(argv=None):
         dataset = FrameReader(args.root or config.data.root_dir,
                               args.index or config.data.index_dir,
                               config.model.n_frames, config.model.frame_size)
-    except (ConfigError, ModelError, DeviceError, DataError) as err:
+        features = feature_function(args)
+    except (ConfigError, ModelError, DeviceError, DataError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     n = min(args.n, len(dataset))
-    result = evaluate(gen, critic, dataset, n, args.batch, args.seed)
+    result = evaluate(gen, critic, dataset, n, args.batch, args.seed, features)
     with open(args.out, 'w', encoding='utf-8') as out:
         json.dump(result, out, indent=1)
     report(result, args.out)
@@ -143,6 +177,10 @@ def report(result, path):
           f" (95% CI {w['ci95'][0]:.4f} to {w['ci95'][1]:.4f})")
     for name in ('mean', 'std', 'temporal_energy'):
         print(f'  pixel {name:16s} real {real[name]:.4f}  generated {fake[name]:.4f}')
+    if 'fvd' in result:
+        fvd = result['fvd']
+        print(f"  feature Fréchet distance {fvd['frechet_distance']:.4f}, precision"
+              f" {fvd['precision']:.3f}, recall {fvd['recall']:.3f}")
     print(f'written to {path}')
 
 

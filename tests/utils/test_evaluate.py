@@ -58,3 +58,19 @@ def test_missing_critic_is_a_clear_error(run_dir, capsys):
     (run_dir / 'dis_iter_5.npz').unlink()
     assert main(['--gen', str(run_dir / 'gen_iter_5.npz')]) == 2
     assert 'dis_iter_5.npz: critic file not found' in capsys.readouterr().err
+
+
+def test_fvd_through_the_feature_function_seam(run_dir, tmp_path, monkeypatch, capsys):
+    (tmp_path / 'pixel_features.py').write_text(
+        'def features(videos):\n'
+        '    return videos.reshape(len(videos), 3, -1).mean(axis=2)\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '8', '--fvd',
+                 '--features', 'pixel_features:features']) == 0
+    fvd = json.loads((run_dir / 'evaluation.json').read_text())['fvd']
+    assert fvd['frechet_distance'] > 0 and 0 <= fvd['precision'] <= 1
+    assert 'feature Fréchet distance' in capsys.readouterr().out
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--fvd', '--features', 'nope']) == 2
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--fvd',
+                 '--feature-net', str(tmp_path / 'missing.npz')]) == 2
+    assert 'feature network not found' in capsys.readouterr().err

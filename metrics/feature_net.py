@@ -1,0 +1,90 @@
+"""A small 3D-conv network that reads the built-in clips' generating factors.
+
+Trained on fresh built-in clips (datastream/moving_shapes.py) to predict which
+shape kinds and colours a clip holds, how many shapes, the first shape's
+velocity and the background drift. Its pooled penultimate activations are the
+features of the Fréchet distance (metrics/frechet.py): they respond to shape,
+colour and motion, the things a video GAN on this data must get right.
+Input: float32 (N, 3, T, H, W) in [-1, 1], resized by `prepare` to 16x32x32.
+"""
+import chainer
+import chainer.functions as F
+import chainer.links as L
+import numpy as np
+
+from datastream.moving_shapes import KINDS, PALETTE
+from nn import fast_cpu
+from nn.DCGAN import Conv3D
+
+INPUT = (16, 32, 32)  # frames, height, width
+N_LABELS = len(KINDS) + len(PALETTE) + 1  # kinds present, colours present, two shapes
+N_VALUES = 4  # first shape's velocity (y, x) and background drift (y, x)
+
+
+class FeatureNet(chainer.Chain):
+    def __init__(self, width=32):
+        super().__init__()
+        with self.init_scope():
+            self.c1 = Conv3D(3, 3, width // 2, ksize=4, stride=2, pad=1)
+            self.c2 = Conv3D(3, width // 2, width, ksize=4, stride=2, pad=1)
+            self.c3 = Conv3D(3, width, 2 * width, ksize=4, stride=2, pad=1)
+            self.c4 = Conv3D(3, 2 * width, 4 * width, ksize=3, stride=1, pad=1)
+            self.labels = L.Linear(4 * width, N_LABELS)
+            self.values = L.Linear(4 * width, N_VALUES)
+
+    def features(self, x):
+        """(N, 4 * width) pooled activations."""
+        h = fast_cpu.leaky_relu(self.c1(x))
+        h = fast_cpu.leaky_relu(self.c2(h))
+        h = fast_cpu.leaky_relu(self.c3(h))
+        h = fast_cpu.leaky_relu(self.c4(h))
+        return F.mean(h, axis=(2, 3, 4))
+
+    def forward(self, x):
+        h = self.features(x)
+        return self.labels(h), self.values(h)
+
+
+def prepare(videos):
+    """(N, 3, T, H, W) in [-1, 1] -> (N, 3, 16, 32, 32): frames strided (the last one
+    repeated if fewer), frames area-averaged down (or 16x16 ones doubled) to 32x32."""
+    videos = np.asarray(videos, dtype=np.float32)
+    n, c, t, h, w = videos.shape
+    stride = max(1, t // INPUT[0])
+    videos = videos[:, :, ::stride][:, :, :INPUT[0]]
+    if videos.shape[2] < INPUT[0]:
+        pad = np.repeat(videos[:, :, -1:], INPUT[0] - videos.shape[2], axis=2)
+        videos = np.concatenate([videos, pad], axis=2)
+    if h < INPUT[1] and INPUT[1] % h == 0 and h == w:
+        videos = videos.repeat(INPUT[1] // h, axis=3).repeat(INPUT[2] // w, axis=4)
+    elif (h, w) != INPUT[1:]:
+        fy, fx = h // INPUT[1], w // INPUT[2]
+        if fy < 1 or fx < 1 or h % INPUT[1] or w % INPUT[2]:
+            raise ValueError(f'frames of {h}x{w}: expected 16x16 or multiples of 32x32')
+        videos = videos.reshape(n, c, INPUT[0], INPUT[1], fy, INPUT[2], fx).mean(axis=(4, 6))
+    return np.ascontiguousarray(videos)
+
+
+def targets(factors):
+    """(labels float32 (N_LABELS,), values float32 (N_VALUES,)) of one clip's factors."""
+    shapes = factors['shapes']
+    kinds = [float(any(s['kind'] == k for s in shapes)) for k in KINDS]
+    colours = [float(any(s['colour'] == c for s in shapes)) for c in PALETTE]
+    labels = np.array(kinds + colours + [float(len(shapes) > 1)], np.float32)
+    values = np.array(list(shapes[0]['velocity']) + list(factors['drift']), np.float32)
+    return labels, values
+
+
+def load(path, width=32):
+    net = FeatureNet(width)
+    chainer.serializers.load_npz(path, net)
+    return net
+
+
+def extract(net, videos, batch=32):
+    """Features (N, D) of float (N, 3, T, H, W) videos in [-1, 1], on the CPU."""
+    out = []
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        for start in range(0, len(videos), batch):
+            out.append(net.features(prepare(videos[start:start + batch])).array)
+    return np.concatenate(out).astype(np.float64)
