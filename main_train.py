@@ -13,7 +13,8 @@ import numpy as np
 
 from computations.distributed import (DistributedError, batch_normalization,  # noqa: E402
                                       create_world, shard)
-from computations.trainer import build_trainer, resume  # noqa: E402
+from computations.run_control import resume  # noqa: E402
+from computations.trainer import build_trainer  # noqa: E402
 from datastream.framereader import DataError, FrameReader, make_iterator
 from datastream.moving_shapes import ensure_dataset
 from nn import fast_cpu

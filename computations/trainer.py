@@ -1,13 +1,9 @@
 """The Chainer Trainer of a run: optimizers, updater, reports, plots, gifs, snapshots.
 
 Snapshots, model files and sample gifs are written every interval and once
-more when the run ends or is interrupted (Ctrl-C or SIGTERM), always between
-two iterations, so a resumed run continues exactly where it stopped.
+more when the run ends or is interrupted (computations/run_control.py).
 """
-import glob
 import os
-import re
-import signal
 
 import chainer
 import numpy as np
@@ -16,6 +12,7 @@ from chainer.training import extensions
 
 from computations.distributed import World, multi_node
 from computations.quality import quality_metric
+from computations.run_control import EveryOrLast, RunLength, latch_interrupt
 from computations.run_page import run_page
 from computations.sampling import generate_videos
 from computations.updater import WGANGPUpdater
@@ -23,59 +20,8 @@ from datastream.framereader import clip_converter
 from utils.video_io import save_gif, tile_grid
 
 REPORT_KEYS = ['epoch', 'iteration', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
-               'quality/fd', 'elapsed_time']
+               'elapsed_time']
 SNAPSHOT_PATTERN = 'snapshot_iter_{.updater.iteration}'
-
-
-class RunLength:
-    """Stop trigger: the configured length, or an interrupt latched between iterations."""
-
-    def __init__(self, iterations, epochs):
-        self.length = (iterations, 'iteration') if iterations else (epochs, 'epoch')
-        self.pending = False
-        self.stop_now = False
-
-    def reached(self, trainer):
-        count, unit = self.length
-        updater = trainer.updater
-        return (updater.iteration if unit == 'iteration' else updater.epoch_detail) >= count
-
-    def __call__(self, trainer):
-        return self.stop_now or self.reached(trainer)
-
-    def get_training_length(self):
-        return self.length
-
-    def request_stop(self, signum=None, frame=None):
-        """Signal handler: finish this iteration, save, stop; a second signal quits at once."""
-        if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
-        print('\nstopping after this iteration and saving a snapshot'
-              ' (press Ctrl-C again to quit at once)', flush=True)
-
-    def install_handlers(self):
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self.request_stop)
-
-
-class EveryOrLast:
-    """Fires every `interval` iterations and on the run's last iteration."""
-
-    def __init__(self, interval, run_length):
-        self.interval, self.run_length = interval, run_length
-
-    def __call__(self, trainer):
-        return trainer.updater.iteration % self.interval == 0 or self.run_length(trainer)
-
-
-def latch_interrupt(run_length, world):
-    """First extension of each iteration: an interrupt seen now (by any rank)
-    applies to it, on every rank alike."""
-    @training.make_extension(trigger=(1, 'iteration'), priority=1000)
-    def latch(trainer):
-        run_length.stop_now = world.any(run_length.pending)
-    return latch
 
 
 def sample_gifs(gen, z, out_dir):
@@ -99,7 +45,8 @@ def make_optimizer(model, adam):
 def _add_reports(trainer, saving, report_out, run_length):
     disp = (saving.disp_interval, 'iteration')
     trainer.extend(extensions.LogReport(trigger=disp))
-    trainer.extend(extensions.PrintReport(REPORT_KEYS, out=report_out), trigger=disp)
+    keys = REPORT_KEYS[:-1] + ['quality/fd'] * bool(saving.quality_interval) + REPORT_KEYS[-1:]
+    trainer.extend(extensions.PrintReport(keys, out=report_out), trigger=disp)
     trainer.extend(extensions.ProgressBar(training_length=run_length.length,
                                           update_interval=max(1, min(10, saving.disp_interval))))
     plot = (saving.plot_interval, 'iteration')
@@ -153,26 +100,3 @@ def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     every_plot = EveryOrLast(config.saving.plot_interval, run_length)
     trainer.extend(sample_gifs(gen, z, out_dir), trigger=every_plot)
     trainer.extend(run_page(out_dir, config), trigger=every_plot)
-
-
-def latest_snapshot(out_dir):
-    """Path of the newest snapshot_iter_N in out_dir, or None."""
-    found = []
-    for path in glob.glob(os.path.join(out_dir, 'snapshot_iter_*')):
-        match = re.fullmatch(r'snapshot_iter_(\d+)', os.path.basename(path))
-        if match:
-            found.append((int(match.group(1)), path))
-    return max(found)[1] if found else None
-
-
-def resume(trainer, out_dir, resume_from):
-    """Load the snapshot named by [SAVING] resume; return its path or None."""
-    if resume_from == 'none':
-        return None
-    path = latest_snapshot(out_dir) if resume_from == 'latest' else resume_from
-    if path is None:
-        return None
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'[SAVING] resume = {resume_from!r}: snapshot file not found')
-    chainer.serializers.load_npz(path, trainer)
-    return path

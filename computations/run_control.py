@@ -1,0 +1,86 @@
+"""When a run stops and where it resumes: the run length, interrupts, snapshot lookup.
+
+Ctrl-C or SIGTERM is latched between two iterations (on every rank alike), so the
+snapshot written then is the state a resumed run continues from exactly.
+"""
+import glob
+import os
+import re
+import signal
+
+import chainer
+from chainer import training
+
+
+class RunLength:
+    """Stop trigger: the configured length, or an interrupt latched between iterations."""
+
+    def __init__(self, iterations, epochs):
+        self.length = (iterations, 'iteration') if iterations else (epochs, 'epoch')
+        self.pending = False
+        self.stop_now = False
+
+    def reached(self, trainer):
+        count, unit = self.length
+        updater = trainer.updater
+        return (updater.iteration if unit == 'iteration' else updater.epoch_detail) >= count
+
+    def __call__(self, trainer):
+        return self.stop_now or self.reached(trainer)
+
+    def get_training_length(self):
+        return self.length
+
+    def request_stop(self, signum=None, frame=None):
+        """Signal handler: finish this iteration, save, stop; a second signal quits at once."""
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+        print('\nstopping after this iteration and saving a snapshot'
+              ' (press Ctrl-C again to quit at once)', flush=True)
+
+    def install_handlers(self):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.request_stop)
+
+
+class EveryOrLast:
+    """Fires every `interval` iterations and on the run's last iteration."""
+
+    def __init__(self, interval, run_length):
+        self.interval, self.run_length = interval, run_length
+
+    def __call__(self, trainer):
+        return trainer.updater.iteration % self.interval == 0 or self.run_length(trainer)
+
+
+def latch_interrupt(run_length, world):
+    """First extension of each iteration: an interrupt seen now (by any rank)
+    applies to it, on every rank alike."""
+    @training.make_extension(trigger=(1, 'iteration'), priority=1000)
+    def latch(trainer):
+        run_length.stop_now = world.any(run_length.pending)
+    return latch
+
+
+def latest_snapshot(out_dir):
+    """Path of the newest snapshot_iter_N in out_dir, or None."""
+    found = []
+    for path in glob.glob(os.path.join(out_dir, 'snapshot_iter_*')):
+        match = re.fullmatch(r'snapshot_iter_(\d+)', os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    return max(found)[1] if found else None
+
+
+def resume(trainer, out_dir, resume_from):
+    """Load the snapshot named by [SAVING] resume; return its path or None."""
+    if resume_from == 'none':
+        return None
+    path = latest_snapshot(out_dir) if resume_from == 'latest' else resume_from
+    if path is None:
+        return None
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'[SAVING] resume = {resume_from!r}: snapshot file not found')
+    chainer.serializers.load_npz(path, trainer)
+    return path

@@ -1,0 +1,44 @@
+import pytest
+
+from computations.run_control import EveryOrLast, RunLength, latest_snapshot, resume
+
+
+class FakeUpdater:
+    def __init__(self, iteration, epoch_detail=0.0):
+        self.iteration, self.epoch_detail = iteration, epoch_detail
+
+
+class FakeTrainer:
+    def __init__(self, iteration, epoch_detail=0.0):
+        self.updater = FakeUpdater(iteration, epoch_detail)
+
+
+def test_latest_snapshot_is_the_highest_iteration(tmp_path):
+    assert latest_snapshot(str(tmp_path)) is None
+    for name in ('snapshot_iter_9', 'snapshot_iter_10', 'snapshot_iter_2.tmp', 'gen_iter_99.npz'):
+        (tmp_path / name).write_bytes(b'')
+    assert latest_snapshot(str(tmp_path)).endswith('snapshot_iter_10')
+
+
+def test_resume_none_latest_and_missing_path(tmp_path):
+    assert resume(None, str(tmp_path), 'none') is None
+    assert resume(None, str(tmp_path), 'latest') is None, 'a fresh run folder starts fresh'
+    with pytest.raises(FileNotFoundError, match="resume = 'gone': snapshot file not found"):
+        resume(None, str(tmp_path), 'gone')
+
+
+def test_run_length_in_iterations_or_epochs_and_interrupts():
+    by_iterations = RunLength(iterations=5, epochs=3)
+    assert not by_iterations(FakeTrainer(4)) and by_iterations(FakeTrainer(5))
+    by_epochs = RunLength(iterations=0, epochs=2)
+    assert not by_epochs(FakeTrainer(100, 1.9)) and by_epochs(FakeTrainer(101, 2.0))
+    assert by_epochs.get_training_length() == (2, 'epoch')
+    by_iterations.request_stop()
+    assert by_iterations.pending and not by_iterations(FakeTrainer(1)), 'latched later'
+    with pytest.raises(KeyboardInterrupt):
+        by_iterations.request_stop()
+
+
+def test_every_or_last_fires_on_intervals_and_at_the_end():
+    every = EveryOrLast(3, RunLength(iterations=7, epochs=0))
+    assert [i for i in range(1, 8) if every(FakeTrainer(i))] == [3, 6, 7]
