@@ -82,11 +82,15 @@ def test_bad_config_stops_before_any_work(tmp_path, tiny_ini):
 
 def test_builtin_dataset_is_made_on_first_use(tmp_path):
     sections = tiny_sections(str(tmp_path / 'shapes'), str(tmp_path / 'run'), **{
-        'DATA.builtin': 'yes', 'DATA.builtin_clips': 6, 'MODEL.iterations': 1})
+        'DATA.builtin': 'yes', 'DATA.builtin_clips': 6, 'MODEL.iterations': 1,
+        'SAVING.log_file': "'train.log'"})
     result = run('main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections))
     assert result.returncode == 0, result.stderr
     assert 'made the built-in moving-shapes dataset' in result.stdout
     assert 'on 6 clips' in result.stdout
+    printed = (tmp_path / 'run' / 'train.log').read_text()
+    assert 'critic/wdist' in printed and 'critic/wdist' in result.stdout, 'log_file tees'
+
 
 
 def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
