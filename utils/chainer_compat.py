@@ -69,6 +69,9 @@ def _pkg_resources_stub():
         get_distribution(name)
         return []
 
+    # pytest's monkeypatch.syspath_prepend calls this whenever pkg_resources is
+    # imported; with no pkg_resources-style namespace packages there is nothing to fix.
+    module.fixup_namespace_packages = lambda path_item, parent=None: None
     module.ResolutionError = ResolutionError
     module.DistributionNotFound = DistributionNotFound
     module.VersionConflict = VersionConflict

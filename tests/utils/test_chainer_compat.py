@@ -28,6 +28,7 @@ def test_pkg_resources_stub_answers_like_chainer_expects():
     assert stub.get_distribution('numpy').version == np.__version__
     with pytest.raises(stub.DistributionNotFound):
         stub.require('surely-not-installed-package>=1')
+    assert stub.fixup_namespace_packages('/tmp') is None  # pytest's syspath_prepend calls it
 
 
 def test_chainer_imports_and_runs_after_restore():
