@@ -33,10 +33,10 @@ test: $(SETUP)
 	$(PY) -m pytest -q tests
 
 # The suite on Python 3.12 + numpy 2 + newest setuptools/OpenCV (tools/modern_env.sh).
-test-modern: .venv-modern/.installed
-	.venv-modern/bin/python -m pytest -q tests
+test-modern: .venv/modern/.installed
+	.venv/modern/bin/python -m pytest -q tests
 
-.venv-modern/.installed: tools/modern_env.sh
+.venv/modern/.installed: tools/modern_env.sh
 	bash tools/modern_env.sh
 
 bench: setup-fast
@@ -44,4 +44,4 @@ bench: setup-fast
 	$(PY) bench/loader.py
 
 clean-venv:
-	rm -rf $(VENV) .venv-modern
+	rm -rf $(VENV) .venv/modern

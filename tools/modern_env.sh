@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build .venv-modern: Python 3.12, numpy 2, the newest setuptools (no pkg_resources)
+# Build .venv/modern: Python 3.12, numpy 2, the newest setuptools (no pkg_resources)
 # and OpenCV, with chainer 7.8.1 built the only way it builds (setuptools<70, no
 # build isolation) and setuptools upgraded afterwards. The test suite runs there
 # through utils/chainer_compat.py.
@@ -13,7 +13,7 @@ find_python() {
     echo "no Python 3.12 or 3.13 found (set MODERN_PYTHON)" >&2; exit 1
 }
 PY=${MODERN_PYTHON:-$(find_python)}
-VENV=${MODERN_VENV:-.venv-modern}
+VENV=${MODERN_VENV:-.venv/modern}
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip "setuptools<70" wheel
 "$VENV/bin/python" -m pip install --quiet --no-build-isolation chainer==7.8.1
