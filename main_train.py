@@ -49,7 +49,8 @@ def print_header(config, config_path, n_clips, device, world):
     if world.comm is not None:
         print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'
               f' on its own shard; global batch {world.size * m.batch_size}')
-    print(f'  adam lr {a.learning_rate} betas ({a.beta1}, {a.beta2}), critic_iter'
+    critic_lr = f' (critic {a.critic_learning_rate})' if a.critic_learning_rate else ''
+    print(f'  adam lr {a.learning_rate}{critic_lr} betas ({a.beta1}, {a.beta2}), critic_iter'
           f' {a.critic_iter}, penalty {a.penalty_coeff}; convolutions: {conv_backend(m)}')
     print(f'  run folder {config.saving.out_dir}')
 

@@ -35,8 +35,9 @@ def sample_gifs(gen, z, out_dir):
     return write_samples
 
 
-def make_optimizer(model, adam):
-    optimizer = chainer.optimizers.Adam(alpha=adam.learning_rate, beta1=adam.beta1,
+def make_optimizer(model, adam, alpha=None):
+    """Adam with the [ADAM] betas and alpha (default learning_rate)."""
+    optimizer = chainer.optimizers.Adam(alpha=alpha or adam.learning_rate, beta1=adam.beta1,
                                         beta2=adam.beta2)
     optimizer.setup(model)
     return optimizer
@@ -70,7 +71,8 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
     """A ready Trainer and its RunLength (whose handlers main installs). Under
     MPI every rank trains; only rank 0 reports and writes files."""
     optimizers = {'gen': multi_node(make_optimizer(gen, config.adam), world),
-                  'critic': multi_node(make_optimizer(critic, config.adam), world)}
+                  'critic': multi_node(make_optimizer(critic, config.adam,
+                                                      config.adam.critic_learning_rate), world)}
     updater = WGANGPUpdater(iterator, optimizers, config.adam.critic_iter,
                             config.adam.penalty_coeff, config.model.seed, device, clip_converter,
                             world.rank, world.size)

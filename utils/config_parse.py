@@ -72,6 +72,8 @@ class ModelConfig:
 @dataclass(frozen=True)
 class AdamConfig:
     learning_rate: float = opt(0.0002, lambda v: None if v > 0 else 'a value > 0', 'Adam alpha')
+    critic_learning_rate: float = opt(0.0, at_least(0.0),
+                                      "the critic's Adam alpha (0 = learning_rate)")
     beta1: float = opt(0.5, in_range(0.0, 1.0), 'Adam beta1')
     beta2: float = opt(0.999, in_range(0.0, 1.0), 'Adam beta2')
     critic_iter: int = opt(5, at_least(1), 'critic updates per generator update')

@@ -73,3 +73,14 @@ def test_resume_continues_the_same_run(shapes_dir, tmp_path, workers):
     chainer.serializers.load_npz(os.path.join(parts, 'snapshot_iter_2'), second)
     second.run()
     assert logged_losses(parts) == logged_losses(whole)
+
+
+def test_critic_learning_rate_sets_the_critic_alpha_only(shapes_dir, tmp_path):
+    trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path,
+                                 **{'ADAM.learning_rate': 0.0001,
+                                    'ADAM.critic_learning_rate': 0.0004})
+    optimizers = trainer.updater.get_all_optimizers()
+    assert optimizers['gen'].alpha == pytest.approx(0.0001)
+    assert optimizers['critic'].alpha == pytest.approx(0.0004)
+    default, _, _ = make_trainer(shapes_dir, str(tmp_path / 'd'), tmp_path)
+    assert default.updater.get_optimizer('critic').alpha == pytest.approx(0.0002)
