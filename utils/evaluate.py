@@ -11,8 +11,9 @@ energy (mean squared change between consecutive frames; 0 for a still video).
 With --fvd also the Fréchet distance and k-NN precision/recall between real and
 generated clips in a feature space (metrics/frechet.py; default features from
 the shipped models/feature_net.npz, or your own function with --features).
-The critic, config and data default to the run's: dis_iter_N beside gen_iter_N,
-the setup.ini beside them, and its [DATA] root_dir and index_dir.
+The critic, config and data default to the run's: dis_iter_N beside gen_iter_N
+(critic.npz beside generator.npz), the setup.ini beside them, and its [DATA]
+root_dir and index_dir.
 """
 import argparse
 import json
@@ -120,6 +121,15 @@ def feature_function(args):
     return lambda videos: feature_net.extract(net, videos)
 
 
+def critic_beside(gen_path):
+    """The critic saved with a generator: RUN/dis_iter_N.npz for RUN/gen_iter_N.npz,
+    critic.npz for generator.npz (the shipped models)."""
+    folder, name = os.path.split(gen_path)
+    name = 'critic.npz' if name == 'generator.npz' else re.sub(
+        r'gen_iter_(\d+)\.npz$', r'dis_iter_\1.npz', name)
+    return os.path.join(folder, name)
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--gen', required=True, help='generator .npz (RUN/gen_iter_N.npz)')
@@ -142,7 +152,7 @@ def parse_args(argv):
     for name, low in (('n', 2), ('batch', 1)):  # n >= 2: a variance needs two
         if getattr(args, name) < low:
             parser.error(f'--{name} {getattr(args, name)}: expected a value >= {low}')
-    args.critic = args.critic or re.sub(r'gen_iter_(\d+)\.npz$', r'dis_iter_\1.npz', args.gen)
+    args.critic = args.critic or critic_beside(args.gen)
     args.out = args.out or os.path.join(os.path.dirname(args.gen) or '.', 'evaluation.json')
     return args
 

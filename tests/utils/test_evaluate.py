@@ -1,4 +1,5 @@
 import json
+import os
 
 import chainer
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 from nn.DCGAN import Critic, Generator
 from tests.conftest import write_ini
-from utils.evaluate import main, mean_difference, pixel_stats
+from utils.evaluate import critic_beside, main, mean_difference, pixel_stats
 
 
 @pytest.fixture
@@ -58,6 +59,13 @@ def test_missing_critic_is_a_clear_error(run_dir, capsys):
     (run_dir / 'dis_iter_5.npz').unlink()
     assert main(['--gen', str(run_dir / 'gen_iter_5.npz')]) == 2
     assert 'dis_iter_5.npz: critic file not found' in capsys.readouterr().err
+
+
+def test_default_critic_is_the_one_saved_with_the_generator():
+    assert critic_beside(os.path.join('runs', 'a', 'gen_iter_250.npz')) == os.path.join(
+        'runs', 'a', 'dis_iter_250.npz')
+    assert critic_beside(os.path.join('models', 'generator.npz')) == os.path.join(
+        'models', 'critic.npz')
 
 
 def test_fvd_through_the_feature_function_seam(run_dir, tmp_path, monkeypatch, capsys):
