@@ -1,0 +1,116 @@
+"""Widening keeps what the networks compute (noise 0), in training and test mode,
+and a widened trainer snapshot resumes at the new ch."""
+import chainer
+import numpy as np
+import pytest
+
+from nn.DCGAN import Critic, Generator
+from tests.test_main_train import run
+from utils.widen_model import main, tile, widen_file, widen_network
+
+CH, LATENT, FRAMES, SIZE = 16, 6, 16, 32
+
+
+def _params(link):
+    return {name.lstrip('/'): p.array for name, p in link.namedparams()}
+
+
+def _persistent(link, params):
+    """Parameters plus BatchNorm statistics, as save_npz would write them."""
+    out = dict(params)
+    for name, child in link.namedlinks(skipself=True):
+        for key in ('avg_mean', 'avg_var'):
+            if hasattr(child, key):
+                out[f'{name.lstrip("/")}/{key}'] = getattr(child, key)
+    return out
+
+
+def _load(link, params):
+    for name, p in link.namedparams():
+        p.array[...] = params[name.lstrip('/')]
+    for name, child in link.namedlinks(skipself=True):
+        for key in ('avg_mean', 'avg_var'):
+            if hasattr(child, key):
+                getattr(child, key)[...] = params[f'{name.lstrip("/")}/{key}']
+
+
+def _randomise(link, rng):
+    for _, p in link.namedparams():
+        p.array[...] = rng.standard_normal(p.shape) * 0.2 + (1 if p.name == 'gamma' else 0)
+    for _, child in link.namedlinks(skipself=True):
+        if hasattr(child, 'avg_mean'):
+            child.avg_mean[...] = rng.standard_normal(child.avg_mean.shape) * 0.1
+            child.avg_var[...] = rng.uniform(0.5, 2, child.avg_var.shape)
+
+
+def test_tile_repeats_channel_blocks():
+    units = np.arange(6).reshape(6, 1)  # 3 channels of 2 units
+    assert tile(units, 0, 2, block=2).ravel().tolist() == [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]
+    assert tile(np.arange(4).reshape(2, 2), 1, 2).tolist() == [[0, 1, 0, 1], [2, 3, 2, 3]]
+
+
+@pytest.mark.parametrize('train', [True, False])
+def test_wider_generator_makes_the_same_videos(train):
+    rng = np.random.RandomState(0)
+    narrow, wide = (Generator(c, LATENT, FRAMES, SIZE) for c in (CH, 2 * CH))
+    _randomise(narrow, rng)
+    params = widen_network(_persistent(narrow, _params(narrow)), 'generator', 2, 0.0, rng)
+    _load(wide, params)
+    z = narrow.make_hidden(4, rng)
+    with chainer.using_config('train', train), chainer.no_backprop_mode():
+        np.testing.assert_allclose(wide(z).array, narrow(z).array, atol=1e-5)
+
+
+def test_wider_critic_gives_the_same_scores():
+    rng = np.random.RandomState(1)
+    narrow, wide = Critic(CH, FRAMES, SIZE), Critic(2 * CH, FRAMES, SIZE)
+    _randomise(narrow, rng)
+    _load(wide, widen_network(_params(narrow), 'critic', 2, 0.0, rng))
+    x = rng.uniform(-1, 1, (3, 3, FRAMES, SIZE, SIZE)).astype(np.float32)
+    with chainer.no_backprop_mode():
+        np.testing.assert_allclose(wide(x).array, narrow(x).array, rtol=1e-4, atol=1e-4)
+
+
+def test_noise_sets_the_copies_apart_a_little():
+    rng = np.random.RandomState(2)
+    narrow = Critic(CH, FRAMES, SIZE)
+    wide = widen_network(_params(narrow), 'critic', 2, 0.05, rng)['c2/W']
+    first, second = wide[:CH // 4], wide[CH // 4:]
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(first, second, atol=0.5 * np.abs(first).max())
+
+
+def test_widened_snapshot_resumes_the_run_at_twice_the_width(tmp_path, tiny_ini):
+    assert run('main_train.py', '--config', tiny_ini).returncode == 0
+    wide_dir = tmp_path / 'wide'
+    main([str(tmp_path / 'run' / 'snapshot_iter_3'), '--out', str(wide_dir / 'snapshot_iter_3')])
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.ch=16',
+                 '--set', f'SAVING.out_dir={wide_dir}', '--set', 'MODEL.iterations=4')
+    assert result.returncode == 0, result.stderr
+    assert 'resumed from' in result.stdout and 'iteration 3' in result.stdout
+    gen = Generator(16, 8, 16, 16)
+    chainer.serializers.load_npz(wide_dir / 'gen_iter_4.npz', gen)
+    assert np.isfinite(gen.dc4.W.array).all()
+
+
+def test_file_errors_name_the_file(tmp_path, capsys):
+    with pytest.raises(SystemExit) as missing:
+        main([str(tmp_path / 'none.npz'), '--out', str(tmp_path / 'w.npz')])
+    assert 'none.npz: file not found' in str(missing.value)
+    other = tmp_path / 'other.npz'
+    np.savez(other, x=np.zeros(3))
+    with pytest.raises(SystemExit) as wrong:
+        main([str(other), '--out', str(tmp_path / 'w.npz')])
+    assert 'neither our generator' in str(wrong.value)
+    with pytest.raises(SystemExit):
+        main([str(other), '--out', str(tmp_path / 'w.npz'), '--factor', '1'])
+    assert '--factor 1' in capsys.readouterr().err
+
+
+def test_generator_file_loads_into_the_wider_network(tmp_path):
+    narrow = Generator(CH, LATENT, FRAMES, SIZE)
+    chainer.serializers.save_npz(tmp_path / 'g.npz', narrow)
+    widen_file(str(tmp_path / 'g.npz'), str(tmp_path / 'wide.npz'), noise=0.0)
+    wide = Generator(2 * CH, LATENT, FRAMES, SIZE)
+    chainer.serializers.load_npz(tmp_path / 'wide.npz', wide)
+    assert wide.dc3.W.shape == (CH // 2, CH // 4, 4, 4, 4)

@@ -1,0 +1,168 @@
+"""Widen a trained generator and critic (ch -> factor x ch) keeping what they compute.
+
+    python utils/widen_model.py runs/a/snapshot_iter_9681 --out runs/b/snapshot_iter_9681 \\
+        [--factor 2] [--noise 0.05] [--seed 0]
+    python main_train.py --set MODEL.ch=128 --set SAVING.out_dir=runs/b   # resumes there
+
+Every hidden channel is repeated `factor` times (Net2WiderNet): a layer's output
+channels and its BatchNorm / SampleNorm parameters are tiled, and the next layer's
+weights for the copies of an input channel are divided by `factor`, so with
+--noise 0 the wider networks compute exactly what the narrow ones did (BatchNorm
+sees identical statistics per copy; SampleNorm's mean and variance over (C, T, H, W)
+do not change when every channel appears `factor` times). --noise adds Gaussian
+noise of that fraction of each tiled weight's std, so the copies learn apart.
+
+The input is a trainer snapshot (snapshot_iter_N: both networks; the optimizer
+states are reset, everything else — iteration, data order, random state, logs —
+is kept, so main_train.py resumes from it at the new ch) or one network's .npz
+(gen_iter_N.npz / generator.npz, dis_iter_N.npz / critic.npz).
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+SNAPSHOT_MODEL = 'updater/model:{}/'
+SNAPSHOT_OPTIMIZER = 'updater/optimizer:{}/'
+NORM_KEYS = ('gamma', 'beta', 'avg_mean', 'avg_var')
+# (layer, its input comes from a widened layer, its output is widened)
+GENERATOR_LAYERS = [('l0', False, True), ('dc1', True, True), ('dc2', True, True),
+                    ('dc3', True, True), ('dc4', True, False)]
+GENERATOR_NORMS = {'l0': 'bn0', 'dc1': 'bn1', 'dc2': 'bn2', 'dc3': 'bn3'}
+CRITIC_LAYERS = [('c1', False, True), ('c2', True, True), ('c3', True, True),
+                 ('c4', True, True), ('c5', True, False)]
+CRITIC_NORMS = {'c2': 'ln2', 'c3': 'ln3', 'c4': 'ln4'}
+
+
+class WidenError(ValueError):
+    """A file that holds neither a snapshot nor one of our networks."""
+
+
+def tile(array, axis, factor, block=1):
+    """Repeat the channels along `axis` `factor` times (new channel c is old c % C);
+    each channel spans `block` consecutive entries (the linear layer's units)."""
+    shape = array.shape
+    grouped = array.reshape(shape[:axis] + (shape[axis] // block, block) + shape[axis + 1:])
+    tiled = np.concatenate([grouped] * factor, axis=axis)
+    return tiled.reshape(shape[:axis] + (shape[axis] * factor,) + shape[axis + 1:])
+
+
+def _axes(name, kind):
+    """(input axis, output axis) of a layer's W: Linear and Conv are (out, in, ...),
+    Deconv is (in, out, ...)."""
+    return (0, 1) if kind == 'generator' and name.startswith('dc') else (1, 0)
+
+
+def widen_network(params, kind, factor, noise, rng):
+    """{'l0/W': array, ...} of one network -> the same names at factor x ch."""
+    layers, norms = ((GENERATOR_LAYERS, GENERATOR_NORMS) if kind == 'generator'
+                     else (CRITIC_LAYERS, CRITIC_NORMS))
+    block = params['l0/W'].shape[0] // params['dc1/W'].shape[0] if kind == 'generator' else 1
+    wide = dict(params)
+    for name, wide_input, wide_output in layers:
+        in_axis, out_axis = _axes(name, kind)
+        weight = params[f'{name}/W']
+        if wide_input:
+            weight = tile(weight, in_axis, factor) / factor
+        if wide_output:
+            weight = tile(weight, out_axis, factor, block if name == 'l0' else 1)
+            weight = weight + noise * weight.std() * rng.standard_normal(weight.shape)
+            if f'{name}/b' in params:
+                wide[f'{name}/b'] = tile(params[f'{name}/b'], 0, factor)
+        wide[f'{name}/W'] = weight.astype(params[f'{name}/W'].dtype)
+    for name, norm in norms.items():
+        for key in NORM_KEYS:
+            if f'{norm}/{key}' in params:
+                wide[f'{norm}/{key}'] = tile(params[f'{norm}/{key}'], 0, factor,
+                                             block if name == 'l0' else 1)
+    return wide
+
+
+def network_kind(params, source):
+    """'generator' or 'critic' from the parameter names."""
+    if 'l0/W' in params and 'dc1/W' in params:
+        return 'generator'
+    if 'c1/W' in params and 'c5/W' in params:
+        return 'critic'
+    raise WidenError(f'{source}: holds neither our generator (l0, dc1-dc4) nor our'
+                     ' critic (c1-c5, l6), nor a trainer snapshot of them')
+
+
+def _fresh_optimizer_state(stored, prefix, wide):
+    """Adam state for the widened parameters: m and v zero, every t 0."""
+    state = {}
+    for key in stored:
+        if not key.startswith(prefix):
+            continue
+        param, _, slot = key[len(prefix):].rpartition('/')
+        if slot in ('m', 'v', 'vhat') and param in wide:
+            state[key] = np.zeros_like(wide[param])
+        elif slot == 't' or key == prefix + 't':
+            state[key] = np.zeros_like(stored[key])
+        else:
+            state[key] = stored[key]
+    return state
+
+
+def widen_snapshot(stored, factor, noise, rng):
+    """Every entry of a trainer snapshot, with both networks widened and their
+    optimizer states reset."""
+    out = dict(stored)
+    for name in ('gen', 'critic'):
+        prefix = SNAPSHOT_MODEL.format(name)
+        params = {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
+        wide = widen_network(params, network_kind(params, prefix), factor, noise, rng)
+        out.update({prefix + k: v for k, v in wide.items()})
+        out.update(_fresh_optimizer_state(stored, SNAPSHOT_OPTIMIZER.format(name), wide))
+    return out
+
+
+def widen_file(source, target, factor=2, noise=0.05, seed=0):
+    """Read source (snapshot or one network's .npz), write the widened one to target."""
+    if not os.path.isfile(source):
+        raise WidenError(f'{source}: file not found')
+    with np.load(source) as npz:
+        stored = {k: npz[k] for k in npz.files}
+    rng = np.random.RandomState(seed)
+    if any(k.startswith(SNAPSHOT_MODEL.format('gen')) for k in stored):
+        wide = widen_snapshot(stored, factor, noise, rng)
+    else:
+        wide = widen_network(stored, network_kind(stored, source), factor, noise, rng)
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    with open(target, 'wb') as out:
+        np.savez_compressed(out, **wide)
+    return wide
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('source', help='snapshot_iter_N, or a generator / critic .npz')
+    parser.add_argument('--out', required=True, help='where to write the widened file')
+    parser.add_argument('--factor', type=int, default=2, help='ch multiplier (default 2)')
+    parser.add_argument('--noise', type=float, default=0.05,
+                        help="fraction of each tiled weight's std added as noise (default 0.05)")
+    parser.add_argument('--seed', type=int, default=0, help='seed of that noise')
+    args = parser.parse_args(argv)
+    if args.factor < 2:
+        parser.error(f'--factor {args.factor}: expected an integer of at least 2')
+    if args.noise < 0:
+        parser.error(f'--noise {args.noise}: expected a fraction of at least 0')
+    if os.path.abspath(args.out) == os.path.abspath(args.source):
+        parser.error(f'--out {args.out}: expected a path other than the source')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        widen_file(args.source, args.out, args.factor, args.noise, args.seed)
+    except WidenError as error:
+        sys.exit(f'widen_model: {error}')
+    print(f'wrote {args.out}: ch x {args.factor} (set [MODEL] ch to match)')
+
+
+if __name__ == '__main__':
+    main()
