@@ -12,8 +12,8 @@ sees identical statistics per copy; SampleNorm's mean and variance over (C, T, H
 do not change when every channel appears `factor` times). --noise adds Gaussian
 noise of that fraction of each tiled weight's std, so the copies learn apart.
 
-The input is a trainer snapshot (snapshot_iter_N: both networks; the optimizer
-states are reset, everything else — iteration, data order, random state, logs —
+The input is a trainer snapshot (snapshot_iter_N: both networks and their Adam
+moments are widened; everything else — iteration, data order, random state, logs —
 is kept, so main_train.py resumes from it at the new ch) or one network's .npz
 (gen_iter_N.npz / generator.npz, dis_iter_N.npz / critic.npz).
 """
@@ -56,28 +56,53 @@ def _axes(name, kind):
     return (0, 1) if kind == 'generator' and name.startswith('dc') else (1, 0)
 
 
-def widen_network(params, kind, factor, noise, rng):
-    """{'l0/W': array, ...} of one network -> the same names at factor x ch."""
+class Widening:
+    """How one parameter grows: which axes are tiled, the factor its values are
+    scaled by (1/factor on the copies of a widened input) and the factor its
+    gradients are (1/factor into a widened output: the next layer halves them)."""
+
+    def __init__(self, factor, in_axis=None, out_axis=None, block=1):
+        self.factor, self.in_axis, self.out_axis, self.block = factor, in_axis, out_axis, block
+        self.value_scale = 1 / factor if in_axis is not None else 1
+        self.grad_scale = 1 / factor if out_axis is not None else 1
+
+    def tile(self, array):
+        if self.in_axis is not None:
+            array = tile(array, self.in_axis, self.factor)
+        if self.out_axis is not None:
+            array = tile(array, self.out_axis, self.factor, self.block)
+        return array
+
+
+def widening_plan(params, kind, factor):
+    """{parameter name: Widening} for every parameter of one network that grows."""
     layers, norms = ((GENERATOR_LAYERS, GENERATOR_NORMS) if kind == 'generator'
                      else (CRITIC_LAYERS, CRITIC_NORMS))
-    block = params['l0/W'].shape[0] // params['dc1/W'].shape[0] if kind == 'generator' else 1
-    wide = dict(params)
+    units = params['l0/W'].shape[0] // params['dc1/W'].shape[0] if kind == 'generator' else 1
+    plan = {}
     for name, wide_input, wide_output in layers:
         in_axis, out_axis = _axes(name, kind)
-        weight = params[f'{name}/W']
-        if wide_input:
-            weight = tile(weight, in_axis, factor) / factor
-        if wide_output:
-            weight = tile(weight, out_axis, factor, block if name == 'l0' else 1)
-            weight = weight + noise * weight.std() * rng.standard_normal(weight.shape)
-            if f'{name}/b' in params:
-                wide[f'{name}/b'] = tile(params[f'{name}/b'], 0, factor)
-        wide[f'{name}/W'] = weight.astype(params[f'{name}/W'].dtype)
+        block = units if name == 'l0' else 1
+        plan[f'{name}/W'] = Widening(factor, in_axis if wide_input else None,
+                                     out_axis if wide_output else None, block)
+        if wide_output and f'{name}/b' in params:
+            plan[f'{name}/b'] = Widening(factor, out_axis=0)
     for name, norm in norms.items():
         for key in NORM_KEYS:
             if f'{norm}/{key}' in params:
-                wide[f'{norm}/{key}'] = tile(params[f'{norm}/{key}'], 0, factor,
-                                             block if name == 'l0' else 1)
+                plan[f'{norm}/{key}'] = Widening(factor, out_axis=0,
+                                                 block=units if name == 'l0' else 1)
+    return plan
+
+
+def widen_network(params, kind, factor, noise, rng):
+    """{'l0/W': array, ...} of one network -> the same names at factor x ch."""
+    wide = dict(params)
+    for name, how in widening_plan(params, kind, factor).items():
+        value = how.tile(params[name]) * how.value_scale
+        if name.endswith('/W') and how.out_axis is not None:
+            value = value + noise * value.std() * rng.standard_normal(value.shape)
+        wide[name] = value.astype(params[name].dtype)
     return wide
 
 
@@ -91,32 +116,31 @@ def network_kind(params, source):
                      ' critic (c1-c5, l6), nor a trainer snapshot of them')
 
 
-def _fresh_optimizer_state(stored, prefix, wide):
-    """Adam state for the widened parameters: m and v zero, every t 0."""
+def widen_optimizer_state(stored, prefix, plan):
+    """Adam moments of the widened parameters: tiled like them, m scaled like their
+    gradients and v by its square, so the first steps after widening are no larger
+    than before; t and everything else carry over."""
     state = {}
     for key in stored:
-        if not key.startswith(prefix):
-            continue
         param, _, slot = key[len(prefix):].rpartition('/')
-        if slot in ('m', 'v', 'vhat') and param in wide:
-            state[key] = np.zeros_like(wide[param])
-        elif slot == 't' or key == prefix + 't':
-            state[key] = np.zeros_like(stored[key])
-        else:
-            state[key] = stored[key]
+        if key.startswith(prefix) and param in plan and slot in ('m', 'v', 'vhat'):
+            how = plan[param]
+            power = 1 if slot == 'm' else 2
+            state[key] = (how.tile(stored[key]) * how.grad_scale ** power).astype(stored[key].dtype)
     return state
 
 
 def widen_snapshot(stored, factor, noise, rng):
-    """Every entry of a trainer snapshot, with both networks widened and their
-    optimizer states reset."""
+    """Every entry of a trainer snapshot, with both networks and their Adam states widened."""
     out = dict(stored)
     for name in ('gen', 'critic'):
         prefix = SNAPSHOT_MODEL.format(name)
         params = {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
-        wide = widen_network(params, network_kind(params, prefix), factor, noise, rng)
-        out.update({prefix + k: v for k, v in wide.items()})
-        out.update(_fresh_optimizer_state(stored, SNAPSHOT_OPTIMIZER.format(name), wide))
+        kind = network_kind(params, prefix)
+        out.update({prefix + k: v for k, v in widen_network(params, kind, factor, noise,
+                                                            rng).items()})
+        plan = widening_plan(params, kind, factor)
+        out.update(widen_optimizer_state(stored, SNAPSHOT_OPTIMIZER.format(name), plan))
     return out
 
 

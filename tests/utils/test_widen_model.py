@@ -6,7 +6,7 @@ import pytest
 
 from nn.DCGAN import Critic, Generator
 from tests.test_main_train import run
-from utils.widen_model import main, tile, widen_file, widen_network
+from utils.widen_model import main, tile, widen_file, widen_network, widening_plan
 
 CH, LATENT, FRAMES, SIZE = 16, 6, 16, 32
 
@@ -69,6 +69,37 @@ def test_wider_critic_gives_the_same_scores():
     x = rng.uniform(-1, 1, (3, 3, FRAMES, SIZE, SIZE)).astype(np.float32)
     with chainer.no_backprop_mode():
         np.testing.assert_allclose(wide(x).array, narrow(x).array, rtol=1e-4, atol=1e-4)
+
+
+def _gradients(link, x, weights):
+    link.cleargrads()
+    with chainer.using_config('train', True):
+        chainer.functions.sum(link(x) * weights).backward()
+    return {name.lstrip('/'): p.grad for name, p in link.namedparams()}
+
+
+@pytest.mark.parametrize('kind', ['generator', 'critic'])
+def test_gradients_of_the_copies_scale_as_the_plan_says(kind):
+    """What the Adam moments are rescaled by: the wide network's gradients are the
+    narrow one's, tiled and times grad_scale."""
+    rng = np.random.RandomState(3)
+    if kind == 'generator':
+        narrow, wide = (Generator(c, LATENT, FRAMES, SIZE) for c in (CH, 2 * CH))
+        x, out_shape = narrow.make_hidden(4, rng), (4, 3, FRAMES, SIZE, SIZE)
+    else:
+        narrow, wide = Critic(CH, FRAMES, SIZE), Critic(2 * CH, FRAMES, SIZE)
+        x, out_shape = rng.uniform(-1, 1, (3, 3, FRAMES, SIZE, SIZE)).astype(np.float32), (3, 1)
+    _randomise(narrow, rng)
+    params = _persistent(narrow, _params(narrow))
+    _load(wide, widen_network(params, kind, 2, 0.0, rng))
+    weights = rng.standard_normal(out_shape).astype(np.float32)
+    narrow_grads, wide_grads = _gradients(narrow, x, weights), _gradients(wide, x, weights)
+    plan = widening_plan(params, kind, 2)
+    assert {'l0/W', 'dc4/W', 'bn3/gamma'} <= set(plan) or {'c1/b', 'c5/W', 'ln4/beta'} <= set(plan)
+    for name, grad in narrow_grads.items():
+        expected = plan[name].tile(grad) * plan[name].grad_scale if name in plan else grad
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(wide_grads[name], expected, atol=2e-4 * scale, err_msg=name)
 
 
 def test_noise_sets_the_copies_apart_a_little():
