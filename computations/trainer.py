@@ -11,6 +11,7 @@ from chainer import training
 from chainer.training import extensions
 
 from computations.distributed import World, multi_node
+from computations.generator_average import GeneratorAverage
 from computations.quality import quality_metric
 from computations.run_control import EveryOrLast, RunLength, latch_interrupt
 from computations.run_page import run_page
@@ -95,10 +96,25 @@ def _add_quality(trainer, config, gen, dataset, run_length):
                                              trigger=(saving.quality_interval, 'iteration')))
 
 
+def _add_average(trainer, gen, decay, every):
+    """The generator's moving average (computations/generator_average.py), saved
+    as gen_avg_iter_N.npz; returns it, or gen itself when decay is 0."""
+    if not decay:
+        return gen
+    average = GeneratorAverage(gen, decay)
+    trainer.extend(average)
+    trainer.extend(extensions.snapshot_object(average.average,
+                                              'gen_avg_iter_{.updater.iteration}.npz'),
+                   trigger=every)
+    return average.average
+
+
 def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     _add_reports(trainer, config.saving, report_out, run_length)
     _add_snapshots(trainer, gen, critic, config.saving, run_length)
+    shown = _add_average(trainer, gen, config.model.average_decay,
+                         EveryOrLast(config.saving.snap_interval, run_length))
     z = gen.make_hidden(config.saving.n_samples, np.random.RandomState(config.model.seed))
     every_plot = EveryOrLast(config.saving.plot_interval, run_length)
-    trainer.extend(sample_gifs(gen, z, out_dir), trigger=every_plot)
+    trainer.extend(sample_gifs(shown, z, out_dir), trigger=every_plot)
     trainer.extend(run_page(out_dir, config), trigger=every_plot)

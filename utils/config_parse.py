@@ -66,6 +66,8 @@ class ModelConfig:
     weight_scale: float = opt(1.0, lambda v: None if v > 0 else 'a value > 0',
                               'scale of the critic HeNormal init')
     seed: int = opt(0, at_least(0), 'random seed of weights, data order, latents')
+    average_decay: float = opt(0.0, in_range(0.0, 1.0), "decay of the generator's moving"
+                               ' average, gen_avg_iter_N.npz (0 = off; 0.999 ~ last 1,000 updates)')
     fast_cpu: bool = opt(True, None, 'run CPU convolutions on PyTorch kernels when torch is installed')
 
 
