@@ -122,11 +122,12 @@ def feature_function(args):
 
 
 def critic_beside(gen_path):
-    """The critic saved with a generator: RUN/dis_iter_N.npz for RUN/gen_iter_N.npz,
-    critic.npz for generator.npz (the shipped models)."""
+    """The critic saved with a generator: RUN/dis_iter_N.npz for RUN/gen_iter_N.npz
+    (or its moving average gen_avg_iter_N.npz), critic.npz for generator.npz (the
+    shipped models)."""
     folder, name = os.path.split(gen_path)
     name = 'critic.npz' if name == 'generator.npz' else re.sub(
-        r'gen_iter_(\d+)\.npz$', r'dis_iter_\1.npz', name)
+        r'gen_(avg_)?iter_(\d+)\.npz$', r'dis_iter_\2.npz', name)
     return os.path.join(folder, name)
 
 

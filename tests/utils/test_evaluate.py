@@ -64,6 +64,8 @@ def test_missing_critic_is_a_clear_error(run_dir, capsys):
 def test_default_critic_is_the_one_saved_with_the_generator():
     assert critic_beside(os.path.join('runs', 'a', 'gen_iter_250.npz')) == os.path.join(
         'runs', 'a', 'dis_iter_250.npz')
+    assert critic_beside(os.path.join('runs', 'a', 'gen_avg_iter_250.npz')) == os.path.join(
+        'runs', 'a', 'dis_iter_250.npz')
     assert critic_beside(os.path.join('models', 'generator.npz')) == os.path.join(
         'models', 'critic.npz')
 
