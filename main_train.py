@@ -107,16 +107,17 @@ def train(config, config_path):
         finally:
             iterator.finalize()
     if world.is_root:
-        print_outputs(out_dir, trainer.updater.iteration)
+        print_outputs(out_dir, trainer.updater.iteration, config.model.average_decay > 0)
 
 
-def print_outputs(out_dir, iteration):
+def print_outputs(out_dir, iteration, averaged=False):
+    gen = f'gen_avg_iter_{iteration}.npz' if averaged else f'gen_iter_{iteration}.npz'
     print(f'\nstopped at iteration {iteration}. In {out_dir}:')
     print(f'  sample gifs   {os.path.join(out_dir, "samples")}/iter_*.gif')
     print(f'  loss plots    {os.path.join(out_dir, "loss.png")}, wdist.png; log: log')
     print(f'  snapshots     snapshot_iter_{iteration} (resume), gen_iter_{iteration}.npz,'
-          f' dis_iter_{iteration}.npz')
-    print(f'  generate:     python utils/generate.py --model {out_dir}/gen_iter_{iteration}.npz')
+          f' dis_iter_{iteration}.npz' + f', {gen}' * averaged)
+    print(f'  generate:     python utils/generate.py --model {out_dir}/{gen}')
 
 
 def main(argv=None):

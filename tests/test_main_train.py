@@ -134,3 +134,14 @@ def test_quality_metric_without_feature_network_stops_before_work(tmp_path, shap
     assert result.returncode == 2 and 'none.npz' in result.stderr and 'file not found' in \
         result.stderr
     assert not (tmp_path / 'run').exists()
+
+
+def test_moving_average_is_written_named_and_generates(tmp_path, tiny_ini):
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.average_decay=0.9')
+    assert result.returncode == 0, result.stderr
+    average = tmp_path / 'run' / 'gen_avg_iter_3.npz'
+    assert average.is_file() and f'--model {tmp_path / "run"}/gen_avg_iter_3.npz' in result.stdout
+    gen = run('utils/generate.py', '--model', str(average), '--seeds', '0',
+              '--outdir', str(tmp_path / 'gifs'))
+    assert gen.returncode == 0, gen.stderr
+    assert (tmp_path / 'gifs' / 'seed0000.gif').is_file()
