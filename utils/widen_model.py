@@ -97,8 +97,13 @@ def widening_plan(params, kind, factor):
 
 def widen_network(params, kind, factor, noise, rng):
     """{'l0/W': array, ...} of one network -> the same names at factor x ch."""
+    return widen_by_plan(params, widening_plan(params, kind, factor), noise, rng)
+
+
+def widen_by_plan(params, plan, noise, rng):
+    """The parameters grown as the plan says, noise added to the tiled weights."""
     wide = dict(params)
-    for name, how in widening_plan(params, kind, factor).items():
+    for name, how in plan.items():
         value = how.tile(params[name]) * how.value_scale
         if name.endswith('/W') and how.out_axis is not None:
             value = value + noise * value.std() * rng.standard_normal(value.shape)
@@ -121,9 +126,9 @@ def widen_optimizer_state(stored, prefix, plan):
     gradients and v by its square, so the first steps after widening are no larger
     than before; t and everything else carry over."""
     state = {}
-    for key in stored:
+    for key in (k for k in stored if k.startswith(prefix)):
         param, _, slot = key[len(prefix):].rpartition('/')
-        if key.startswith(prefix) and param in plan and slot in ('m', 'v', 'vhat'):
+        if param in plan and slot in ('m', 'v', 'vhat'):
             how = plan[param]
             power = 1 if slot == 'm' else 2
             state[key] = (how.tile(stored[key]) * how.grad_scale ** power).astype(stored[key].dtype)
@@ -136,10 +141,8 @@ def widen_snapshot(stored, factor, noise, rng):
     for name in ('gen', 'critic'):
         prefix = SNAPSHOT_MODEL.format(name)
         params = {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
-        kind = network_kind(params, prefix)
-        out.update({prefix + k: v for k, v in widen_network(params, kind, factor, noise,
-                                                            rng).items()})
-        plan = widening_plan(params, kind, factor)
+        plan = widening_plan(params, network_kind(params, prefix), factor)
+        out.update({prefix + k: v for k, v in widen_by_plan(params, plan, noise, rng).items()})
         out.update(widen_optimizer_state(stored, SNAPSHOT_OPTIMIZER.format(name), plan))
     return out
 

@@ -11,27 +11,15 @@ from utils.widen_model import main, tile, widen_file, widen_network, widening_pl
 CH, LATENT, FRAMES, SIZE = 16, 6, 16, 32
 
 
-def _params(link):
-    return {name.lstrip('/'): p.array for name, p in link.namedparams()}
-
-
-def _persistent(link, params):
-    """Parameters plus BatchNorm statistics, as save_npz would write them."""
-    out = dict(params)
-    for name, child in link.namedlinks(skipself=True):
-        for key in ('avg_mean', 'avg_var'):
-            if hasattr(child, key):
-                out[f'{name.lstrip("/")}/{key}'] = getattr(child, key)
-    return out
+def _stored(link):
+    """{'l0/W': array, 'bn0/avg_mean': array, ...}: what save_npz writes."""
+    serializer = chainer.serializers.DictionarySerializer()
+    serializer.save(link)
+    return serializer.target
 
 
 def _load(link, params):
-    for name, p in link.namedparams():
-        p.array[...] = params[name.lstrip('/')]
-    for name, child in link.namedlinks(skipself=True):
-        for key in ('avg_mean', 'avg_var'):
-            if hasattr(child, key):
-                getattr(child, key)[...] = params[f'{name.lstrip("/")}/{key}']
+    chainer.serializers.NpzDeserializer(params).load(link)
 
 
 def _randomise(link, rng):
@@ -54,7 +42,7 @@ def test_wider_generator_makes_the_same_videos(train):
     rng = np.random.RandomState(0)
     narrow, wide = (Generator(c, LATENT, FRAMES, SIZE) for c in (CH, 2 * CH))
     _randomise(narrow, rng)
-    params = widen_network(_persistent(narrow, _params(narrow)), 'generator', 2, 0.0, rng)
+    params = widen_network(_stored(narrow), 'generator', 2, 0.0, rng)
     _load(wide, params)
     z = narrow.make_hidden(4, rng)
     with chainer.using_config('train', train), chainer.no_backprop_mode():
@@ -65,7 +53,7 @@ def test_wider_critic_gives_the_same_scores():
     rng = np.random.RandomState(1)
     narrow, wide = Critic(CH, FRAMES, SIZE), Critic(2 * CH, FRAMES, SIZE)
     _randomise(narrow, rng)
-    _load(wide, widen_network(_params(narrow), 'critic', 2, 0.0, rng))
+    _load(wide, widen_network(_stored(narrow), 'critic', 2, 0.0, rng))
     x = rng.uniform(-1, 1, (3, 3, FRAMES, SIZE, SIZE)).astype(np.float32)
     with chainer.no_backprop_mode():
         np.testing.assert_allclose(wide(x).array, narrow(x).array, rtol=1e-4, atol=1e-4)
@@ -90,7 +78,7 @@ def test_gradients_of_the_copies_scale_as_the_plan_says(kind):
         narrow, wide = Critic(CH, FRAMES, SIZE), Critic(2 * CH, FRAMES, SIZE)
         x, out_shape = rng.uniform(-1, 1, (3, 3, FRAMES, SIZE, SIZE)).astype(np.float32), (3, 1)
     _randomise(narrow, rng)
-    params = _persistent(narrow, _params(narrow))
+    params = _stored(narrow)
     _load(wide, widen_network(params, kind, 2, 0.0, rng))
     weights = rng.standard_normal(out_shape).astype(np.float32)
     narrow_grads, wide_grads = _gradients(narrow, x, weights), _gradients(wide, x, weights)
@@ -105,7 +93,7 @@ def test_gradients_of_the_copies_scale_as_the_plan_says(kind):
 def test_noise_sets_the_copies_apart_a_little():
     rng = np.random.RandomState(2)
     narrow = Critic(CH, FRAMES, SIZE)
-    wide = widen_network(_params(narrow), 'critic', 2, 0.05, rng)['c2/W']
+    wide = widen_network(_stored(narrow), 'critic', 2, 0.05, rng)['c2/W']
     first, second = wide[:CH // 4], wide[CH // 4:]
     assert not np.allclose(first, second)
     np.testing.assert_allclose(first, second, atol=0.5 * np.abs(first).max())
