@@ -12,9 +12,10 @@ sees identical statistics per copy; SampleNorm's mean and variance over (C, T, H
 do not change when every channel appears `factor` times). --noise adds Gaussian
 noise of that fraction of each tiled weight's std, so the copies learn apart.
 
-The input is a trainer snapshot (snapshot_iter_N: both networks and their Adam
-moments are widened; everything else — iteration, data order, random state, logs —
-is kept, so main_train.py resumes from it at the new ch) or one network's .npz
+The input is a trainer snapshot (snapshot_iter_N: both networks, their Adam
+moments and the generator's moving average are widened; everything else —
+iteration, data order, random state, logs — is kept, so main_train.py resumes
+from it at the new ch) or one network's .npz
 (gen_iter_N.npz / generator.npz, dis_iter_N.npz / critic.npz).
 """
 import argparse
@@ -27,6 +28,7 @@ import numpy as np  # noqa: E402
 
 SNAPSHOT_MODEL = 'updater/model:{}/'
 SNAPSHOT_OPTIMIZER = 'updater/optimizer:{}/'
+SNAPSHOT_AVERAGE = 'extensions/generator_average/average/'
 NORM_KEYS = ('gamma', 'beta', 'avg_mean', 'avg_var')
 # (layer, its input comes from a widened layer, its output is widened)
 GENERATOR_LAYERS = [('l0', False, True), ('dc1', True, True), ('dc2', True, True),
@@ -135,15 +137,26 @@ def widen_optimizer_state(stored, prefix, plan):
     return state
 
 
+def _entries(stored, prefix):
+    return {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
+
+
 def widen_snapshot(stored, factor, noise, rng):
-    """Every entry of a trainer snapshot, with both networks and their Adam states widened."""
+    """Every entry of a trainer snapshot, with both networks and their Adam states
+    widened, and the generator's moving average (if kept) widened without noise, so
+    it still computes the average the run had."""
     out = dict(stored)
     for name in ('gen', 'critic'):
         prefix = SNAPSHOT_MODEL.format(name)
-        params = {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
+        params = _entries(stored, prefix)
         plan = widening_plan(params, network_kind(params, prefix), factor)
         out.update({prefix + k: v for k, v in widen_by_plan(params, plan, noise, rng).items()})
         out.update(widen_optimizer_state(stored, SNAPSHOT_OPTIMIZER.format(name), plan))
+    average = _entries(stored, SNAPSHOT_AVERAGE)
+    if average:
+        plan = widening_plan(average, 'generator', factor)
+        out.update({SNAPSHOT_AVERAGE + k: v
+                    for k, v in widen_by_plan(average, plan, 0.0, rng).items()})
     return out
 
 

@@ -99,16 +99,29 @@ def test_noise_sets_the_copies_apart_a_little():
     np.testing.assert_allclose(first, second, atol=0.5 * np.abs(first).max())
 
 
+def _average_videos(snapshot, ch, z):
+    """Test-mode videos of the moving average stored in a trainer snapshot."""
+    gen = Generator(ch, 8, 16, 16)
+    chainer.serializers.load_npz(snapshot, gen, path='extensions/generator_average/average/')
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        return gen(z).array
+
+
 def test_widened_snapshot_resumes_the_run_at_twice_the_width(tmp_path, tiny_ini):
-    assert run('main_train.py', '--config', tiny_ini).returncode == 0
+    average = ('--set', 'MODEL.average_decay=0.5')
+    assert run('main_train.py', '--config', tiny_ini, *average).returncode == 0
+    narrow_snapshot = tmp_path / 'run' / 'snapshot_iter_3'
     wide_dir = tmp_path / 'wide'
-    main([str(tmp_path / 'run' / 'snapshot_iter_3'), '--out', str(wide_dir / 'snapshot_iter_3')])
-    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.ch=16',
+    main([str(narrow_snapshot), '--out', str(wide_dir / 'snapshot_iter_3')])
+    z = np.random.RandomState(0).standard_normal((2, 8)).astype(np.float32)
+    np.testing.assert_allclose(_average_videos(wide_dir / 'snapshot_iter_3', 16, z),
+                               _average_videos(narrow_snapshot, 8, z), atol=1e-5)
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.ch=16', *average,
                  '--set', f'SAVING.out_dir={wide_dir}', '--set', 'MODEL.iterations=4')
     assert result.returncode == 0, result.stderr
     assert 'resumed from' in result.stdout and 'iteration 3' in result.stdout
     gen = Generator(16, 8, 16, 16)
-    chainer.serializers.load_npz(wide_dir / 'gen_iter_4.npz', gen)
+    chainer.serializers.load_npz(wide_dir / 'gen_avg_iter_4.npz', gen)
     assert np.isfinite(gen.dc4.W.array).all()
 
 
