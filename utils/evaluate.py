@@ -43,8 +43,22 @@ def pixel_stats(videos):
     per_frame = {'mean': videos.mean(axis=(0, 1, 3, 4)), 'std': videos.std(axis=(0, 1, 3, 4)),
                  'temporal_energy': diffs.mean(axis=(0, 1, 3, 4))}
     summary = {name: float(values.mean()) for name, values in per_frame.items()}
+    summary.update(frame_artefacts(per_frame['std'], per_frame['temporal_energy']))
     summary['per_frame'] = {name: values.round(6).tolist() for name, values in per_frame.items()}
     return summary
+
+
+def frame_artefacts(std, energy):
+    """Two signs of the stride-2 upsampling in time, both about 1 / 0 for real clips:
+    edge_contrast, the first and last frames' std over the other frames' (below 1:
+    washed-out ends), and alternation, how much the differences between frames
+    alternate from one step to the next (|even - odd| / mean: a 2-frame flicker)."""
+    edges = (std[0] + std[-1]) / 2
+    middle = std[1:-1].mean() if len(std) > 2 else edges
+    odd = energy[1::2].mean() if len(energy) > 1 else energy[0]
+    swing, mean = abs(energy[0::2].mean() - odd), energy.mean()
+    return {'edge_contrast': float(edges / middle) if middle > 0 else 1.0,
+            'alternation': float(swing / mean) if mean > 0 else 0.0}
 
 
 def mean_difference(real_scores, fake_scores):
@@ -186,7 +200,7 @@ def report(result, path):
         result['pixels']['generated']
     print(f"Wasserstein estimate over {result['n']} + {result['n']} clips: {w['mean']:.4f}"
           f" (95% CI {w['ci95'][0]:.4f} to {w['ci95'][1]:.4f})")
-    for name in ('mean', 'std', 'temporal_energy'):
+    for name in ('mean', 'std', 'temporal_energy', 'edge_contrast', 'alternation'):
         print(f'  pixel {name:16s} real {real[name]:.4f}  generated {fake[name]:.4f}')
     if 'fvd' in result:
         fvd = result['fvd']

@@ -49,6 +49,18 @@ def test_pixel_statistics_of_known_videos():
     assert pixel_stats(flicker)['per_frame']['temporal_energy'] == [1.0, 1.0]
 
 
+def test_frame_artefacts_of_washed_out_ends_and_a_two_frame_flicker():
+    rng = np.random.RandomState(0)
+    steady = rng.uniform(-1, 1, (4, 3, 8, 6, 6))
+    assert pixel_stats(steady)['edge_contrast'] == pytest.approx(1, abs=0.1)
+    assert pixel_stats(steady)['alternation'] < 0.1
+    faded = steady.copy()
+    faded[:, :, [0, -1]] *= 0.5
+    assert pixel_stats(faded)['edge_contrast'] == pytest.approx(0.5, abs=0.05)
+    pairs = np.repeat(steady[:, :, :4], 2, axis=2)  # frames 2k and 2k+1 equal
+    assert pixel_stats(pairs)['alternation'] > 1
+
+
 def test_mean_difference_interval():
     result = mean_difference(np.array([1.0, 3.0]), np.array([0.0, 0.0]))
     assert result['mean'] == 2.0 and result['stderr'] == pytest.approx(1.0)
