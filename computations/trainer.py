@@ -58,13 +58,13 @@ def _add_reports(trainer, saving, report_out, run_length):
                                          trigger=plot, file_name='wdist.png'))
 
 
-def _add_snapshots(trainer, gen, critic, saving, run_length):
+def _add_snapshots(trainer, networks, saving, run_length):
+    """The trainer snapshot and, beside it, NAME_iter_N.npz for each {NAME: link}."""
     every = EveryOrLast(saving.snap_interval, run_length)
     trainer.extend(extensions.snapshot(filename=SNAPSHOT_PATTERN, n_retains=3), trigger=every)
-    trainer.extend(extensions.snapshot_object(gen, 'gen_iter_{.updater.iteration}.npz'),
-                   trigger=every)
-    trainer.extend(extensions.snapshot_object(critic, 'dis_iter_{.updater.iteration}.npz'),
-                   trigger=every)
+    for name, link in networks.items():
+        trainer.extend(extensions.snapshot_object(link, name + '_iter_{.updater.iteration}.npz'),
+                       trigger=every)
 
 
 def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=None,
@@ -96,25 +96,22 @@ def _add_quality(trainer, config, gen, dataset, run_length):
                                              trigger=(saving.quality_interval, 'iteration')))
 
 
-def _add_average(trainer, gen, decay, every):
-    """The generator's moving average (computations/generator_average.py), saved
-    as gen_avg_iter_N.npz; returns it, or gen itself when decay is 0."""
+def _add_average(trainer, gen, decay):
+    """The generator's moving average (computations/generator_average.py), or None
+    when decay is 0."""
     if not decay:
-        return gen
+        return None
     average = GeneratorAverage(gen, decay)
     trainer.extend(average)
-    trainer.extend(extensions.snapshot_object(average.average,
-                                              'gen_avg_iter_{.updater.iteration}.npz'),
-                   trigger=every)
     return average.average
 
 
 def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     _add_reports(trainer, config.saving, report_out, run_length)
-    _add_snapshots(trainer, gen, critic, config.saving, run_length)
-    shown = _add_average(trainer, gen, config.model.average_decay,
-                         EveryOrLast(config.saving.snap_interval, run_length))
+    average = _add_average(trainer, gen, config.model.average_decay)
+    networks = {'gen': gen, 'dis': critic, **({'gen_avg': average} if average is not None else {})}
+    _add_snapshots(trainer, networks, config.saving, run_length)
     z = gen.make_hidden(config.saving.n_samples, np.random.RandomState(config.model.seed))
     every_plot = EveryOrLast(config.saving.plot_interval, run_length)
-    trainer.extend(sample_gifs(shown, z, out_dir), trigger=every_plot)
+    trainer.extend(sample_gifs(gen if average is None else average, z, out_dir), trigger=every_plot)
     trainer.extend(run_page(out_dir, config), trigger=every_plot)

@@ -128,16 +128,17 @@ def widen_optimizer_state(stored, prefix, plan):
     gradients and v by its square, so the first steps after widening are no larger
     than before; t and everything else carry over."""
     state = {}
-    for key in (k for k in stored if k.startswith(prefix)):
-        param, _, slot = key[len(prefix):].rpartition('/')
+    for name, value in _entries(stored, prefix).items():
+        param, _, slot = name.rpartition('/')
         if param in plan and slot in ('m', 'v', 'vhat'):
             how = plan[param]
             power = 1 if slot == 'm' else 2
-            state[key] = (how.tile(stored[key]) * how.grad_scale ** power).astype(stored[key].dtype)
+            state[prefix + name] = (how.tile(value) * how.grad_scale ** power).astype(value.dtype)
     return state
 
 
 def _entries(stored, prefix):
+    """{name after prefix: array} of the entries under prefix."""
     return {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
 
 
@@ -154,9 +155,8 @@ def widen_snapshot(stored, factor, noise, rng):
         out.update(widen_optimizer_state(stored, SNAPSHOT_OPTIMIZER.format(name), plan))
     average = _entries(stored, SNAPSHOT_AVERAGE)
     if average:
-        plan = widening_plan(average, 'generator', factor)
         out.update({SNAPSHOT_AVERAGE + k: v
-                    for k, v in widen_by_plan(average, plan, 0.0, rng).items()})
+                    for k, v in widen_network(average, 'generator', factor, 0.0, rng).items()})
     return out
 
 
