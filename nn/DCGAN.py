@@ -10,6 +10,7 @@ import chainer.functions as F
 import chainer.links as L
 
 from nn import fast_cpu
+from utils.config_parse import UPSAMPLING
 
 
 class Conv3D(L.ConvolutionND):
@@ -39,8 +40,33 @@ def base_shape(n_frames, frame_size):
     return (n_frames // 16, frame_size // 16, frame_size // 16)
 
 
-def _up(in_ch, out_ch, init, nobias=False):
-    """Transposed 3D convolution that doubles T, H and W."""
+def upsample_nearest(x):
+    """(N, C, T, H, W) -> (N, C, 2T, 2H, 2W), each value repeated in a 2x2x2 block."""
+    n, c, t, h, w = x.shape
+    blocks = F.broadcast_to(F.reshape(x, (n, c, t, 1, h, 1, w, 1)), (n, c, t, 2, h, 2, w, 2))
+    return F.reshape(blocks, (n, c, 2 * t, 2 * h, 2 * w))
+
+
+class ResizeConv3D(Conv3D):
+    """Nearest-neighbour doubling of T, H and W, then a 3x3x3 convolution: the
+    usual alternative to transposed convolutions against their checkerboard
+    patterns (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts")."""
+
+    def __init__(self, in_ch, out_ch, init, nobias=False):
+        super().__init__(3, in_ch, out_ch, ksize=3, stride=1, pad=1, nobias=nobias,
+                         initialW=init)
+
+    def forward(self, x):
+        return super().forward(upsample_nearest(x))
+
+
+def _up(in_ch, out_ch, init, upsample, nobias=False):
+    """A layer that doubles T, H and W: the seed's stride-2 transposed 3D
+    convolution ('deconv') or ResizeConv3D ('resize')."""
+    if upsample == 'resize':
+        return ResizeConv3D(in_ch, out_ch, init, nobias)
+    if upsample != 'deconv':
+        raise ValueError(f"upsample is {upsample!r}; expected one of {', '.join(UPSAMPLING)}")
     return Deconv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, nobias=nobias, initialW=init)
 
 
@@ -77,8 +103,9 @@ class Generator(chainer.Chain):
     followed by BatchNorm have no bias: BatchNorm's shift takes its place."""
 
     def __init__(self, ch=512, latent_dim=100, n_frames=32, frame_size=64,
-                 batch_norm=L.BatchNormalization):
-        """batch_norm(size) makes each BatchNorm (a multi-node one under MPI)."""
+                 batch_norm=L.BatchNormalization, upsample='deconv'):
+        """batch_norm(size) makes each BatchNorm (a multi-node one under MPI);
+        upsample is one of UPSAMPLING (see _up)."""
         super().__init__()
         self.ch, self.latent_dim = ch, latent_dim
         self.base = base_shape(n_frames, frame_size)
@@ -87,13 +114,13 @@ class Generator(chainer.Chain):
         with self.init_scope():
             self.l0 = L.Linear(latent_dim, units, nobias=True, initialW=init)
             self.bn0 = batch_norm(units)
-            self.dc1 = _up(ch, ch // 2, init, nobias=True)
+            self.dc1 = _up(ch, ch // 2, init, upsample, nobias=True)
             self.bn1 = batch_norm(ch // 2)
-            self.dc2 = _up(ch // 2, ch // 4, init, nobias=True)
+            self.dc2 = _up(ch // 2, ch // 4, init, upsample, nobias=True)
             self.bn2 = batch_norm(ch // 4)
-            self.dc3 = _up(ch // 4, ch // 8, init, nobias=True)
+            self.dc3 = _up(ch // 4, ch // 8, init, upsample, nobias=True)
             self.bn3 = batch_norm(ch // 8)
-            self.dc4 = _up(ch // 8, 3, init)
+            self.dc4 = _up(ch // 8, 3, init, upsample)
 
     def make_hidden(self, batch, rng=np.random):
         """Latent vectors on the unit sphere, as numpy float32 (batch, latent_dim)."""
@@ -138,6 +165,7 @@ class Critic(chainer.Chain):
 
 def build_networks(model, batch_norm=L.BatchNormalization):
     """(Generator, Critic) for a ModelConfig."""
-    gen = Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size, batch_norm)
+    gen = Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size, batch_norm,
+                    model.upsample)
     critic = Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale)
     return gen, critic

@@ -64,6 +64,16 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
     assert gif_info(tmp_path / 'gifs' / 'seed0001.gif') == (16, (16, 16))
 
 
+def test_resize_upsampling_trains_and_its_run_folder_generates(tmp_path, tiny_ini):
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.upsample=resize')
+    assert result.returncode == 0, result.stderr
+    assert 'upsample resize' in result.stdout
+    gen = run('utils/generate.py', '--model', str(tmp_path / 'run' / 'gen_iter_3.npz'),
+              '--n', '1', '--outdir', str(tmp_path / 'gifs'))
+    assert gen.returncode == 0, gen.stderr
+    assert gif_info(tmp_path / 'gifs' / 'seed0000.gif') == (16, (16, 16))
+
+
 def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):
     assert run('main_train.py', '--config', tiny_ini).returncode == 0
     result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.iterations=4')

@@ -32,6 +32,10 @@ def multiple_of(n, low):
     return check
 
 
+def one_of(choices):
+    return lambda v: None if v in choices else f"one of {', '.join(choices)}"
+
+
 def non_empty(v):
     return None if v else 'a non-empty string'
 
@@ -42,6 +46,8 @@ def opt(default, check=None, doc=''):
 
 
 # --- the schema ---------------------------------------------------------------
+
+UPSAMPLING = ('deconv', 'resize')  # the generator's layers that double T, H, W (nn/DCGAN.py)
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -69,6 +75,8 @@ class ModelConfig:
     average_decay: float = opt(0.0, in_range(0.0, 1.0), "decay of the generator's moving"
                                ' average, gen_avg_iter_N.npz (0 = off; 0.999 ~ last 1,000 updates)')
     fast_cpu: bool = opt(True, None, 'run CPU convolutions on PyTorch kernels when torch is installed')
+    upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
+                        " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def check_shapes(gen, model_path):
             if stored[key].shape != param.shape:
                 raise ModelError(f'{model_path}: parameter {key!r} has shape {stored[key].shape},'
                                  f' the configured network expects {param.shape}'
-                                 ' (check ch, latent_dim, frame_size, n_frames)')
+                                 ' (check ch, latent_dim, frame_size, n_frames, upsample)')
 
 
 def load_generator(model_path, config):
@@ -105,7 +105,7 @@ def load_generator(model_path, config):
         raise ModelError(f'{model_path}: generator file not found; train one with'
                          ' `python main_train.py` and pass --model RUN/gen_iter_N.npz')
     m = config.model
-    gen = Generator(m.ch, m.latent_dim, m.n_frames, m.frame_size)
+    gen = Generator(m.ch, m.latent_dim, m.n_frames, m.frame_size, upsample=m.upsample)
     check_shapes(gen, model_path)
     chainer.serializers.load_npz(model_path, gen)
     return gen

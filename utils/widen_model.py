@@ -52,10 +52,12 @@ def tile(array, axis, factor, block=1):
     return tiled.reshape(shape[:axis] + (shape[axis] * factor,) + shape[axis + 1:])
 
 
-def _axes(name, kind):
+def _axes(name, params):
     """(input axis, output axis) of a layer's W: Linear and Conv are (out, in, ...),
-    Deconv is (in, out, ...)."""
-    return (0, 1) if kind == 'generator' and name.startswith('dc') else (1, 0)
+    Deconv is (in, out, ...). The generator's dc layers are 4x4x4 transposed
+    convolutions, or 3x3x3 convolutions with [MODEL] upsample = resize."""
+    transposed = name.startswith('dc') and params[f'{name}/W'].shape[-1] == 4
+    return (0, 1) if transposed else (1, 0)
 
 
 class Widening:
@@ -80,10 +82,13 @@ def widening_plan(params, kind, factor):
     """{parameter name: Widening} for every parameter of one network that grows."""
     layers, norms = ((GENERATOR_LAYERS, GENERATOR_NORMS) if kind == 'generator'
                      else (CRITIC_LAYERS, CRITIC_NORMS))
-    units = params['l0/W'].shape[0] // params['dc1/W'].shape[0] if kind == 'generator' else 1
+    if kind == 'generator':
+        units = params['l0/W'].shape[0] // params['dc1/W'].shape[_axes('dc1', params)[0]]
+    else:
+        units = 1
     plan = {}
     for name, wide_input, wide_output in layers:
-        in_axis, out_axis = _axes(name, kind)
+        in_axis, out_axis = _axes(name, params)
         block = units if name == 'l0' else 1
         plan[f'{name}/W'] = Widening(factor, in_axis if wide_input else None,
                                      out_axis if wide_output else None, block)

@@ -4,18 +4,40 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from nn.DCGAN import Critic, Generator, base_shape
+from nn.DCGAN import Critic, Generator, base_shape, upsample_nearest
 
 
+@pytest.mark.parametrize('upsample', ['deconv', 'resize'])
 @pytest.mark.parametrize('frame_size,n_frames', [(16, 16), (32, 16), (16, 32)])
-def test_output_shapes(frame_size, n_frames):
-    gen = Generator(ch=8, latent_dim=4, n_frames=n_frames, frame_size=frame_size)
+def test_output_shapes(frame_size, n_frames, upsample):
+    gen = Generator(ch=8, latent_dim=4, n_frames=n_frames, frame_size=frame_size,
+                    upsample=upsample)
     critic = Critic(ch=8, n_frames=n_frames, frame_size=frame_size)
     z = gen.make_hidden(3, np.random.RandomState(0))
     video = gen(z)
     assert video.shape == (3, 3, n_frames, frame_size, frame_size)
     assert float(abs(video.array).max()) <= 1.0
     assert critic(video).shape == (3, 1)
+
+
+def test_upsample_nearest_repeats_each_value_in_a_2x2x2_block():
+    x = np.arange(2 * 3 * 2 * 3 * 4, dtype=np.float32).reshape(2, 3, 2, 3, 4)
+    y = upsample_nearest(x).array
+    assert y.shape == (2, 3, 4, 6, 8)
+    for dt, dy, dx in np.ndindex(2, 2, 2):
+        np.testing.assert_array_equal(y[:, :, dt::2, dy::2, dx::2], x)
+
+
+def test_upsample_nearest_gradient_sums_each_block():
+    x = chainer.Variable(np.zeros((1, 1, 1, 1, 2), np.float32))
+    weights = np.arange(8 * 2, dtype=np.float32).reshape(1, 1, 2, 2, 4)
+    F.sum(upsample_nearest(x) * weights).backward()
+    np.testing.assert_array_equal(x.grad.ravel(), [weights[..., :2].sum(), weights[..., 2:].sum()])
+
+
+def test_unknown_upsampling_is_an_error():
+    with pytest.raises(ValueError, match="'bilinear'.*deconv, resize"):
+        Generator(ch=8, latent_dim=4, n_frames=16, frame_size=16, upsample='bilinear')
 
 
 def test_latents_lie_on_the_unit_sphere():

@@ -70,6 +70,7 @@ def test_missing_keys_take_defaults(tmp_path):
     ('DATA', 'builtin', 'maybe', 'a boolean'),
     ('DATA', 'workers', '-1', '>= 0'),
     ('SAVING', 'out_dir', "''", 'a non-empty string'),
+    ('MODEL', 'upsample', "'bilinear'", 'one of deconv, resize'),
 ])
 def test_bad_value_names_file_section_key_value(tmp_path, section, key, value, expected):
     path = write_ini(tmp_path / 'bad.ini', {section: {key: value}})

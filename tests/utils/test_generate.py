@@ -86,6 +86,20 @@ def test_mismatched_architecture_names_parameter_and_shapes(model_dir, tmp_path,
     assert "parameter 'bn0/beta' has shape (8,)" in err and 'expects (16,)' in err
 
 
+def test_resize_generator_loads_with_its_config_and_not_with_deconv(model_dir, tmp_path, capsys):
+    model = {'ch': 8, 'latent_dim': 4, 'frame_size': 16, 'n_frames': 16}
+    resize = write_ini(tmp_path / 'resize.ini', {'MODEL': dict(model, upsample='resize')})
+    chainer.serializers.save_npz(str(tmp_path / 'resize.npz'),
+                                 Generator(8, 4, 16, 16, upsample='resize'))
+    gen = str(tmp_path / 'resize.npz')
+    assert main(['--model', gen, '--config', resize, '--seeds', '0',
+                 '--outdir', str(tmp_path / 'out')]) == 0
+    assert len(gif_frames(tmp_path / 'out' / 'seed0000.gif')) == 16
+    assert main(['--model', gen, '--config', str(model_dir / 'setup.ini')]) == 2
+    err = capsys.readouterr().err
+    assert "parameter 'dc1/W' has shape (4, 8, 3, 3, 3)" in err and 'upsample' in err
+
+
 @pytest.mark.parametrize('flags,message', [
     (['--n', '0'], '--n 0: expected a value >= 1'),
     (['--seeds', '9-3'], 'range 9-3 runs backwards'),

@@ -37,10 +37,11 @@ def test_tile_repeats_channel_blocks():
     assert tile(np.arange(4).reshape(2, 2), 1, 2).tolist() == [[0, 1, 0, 1], [2, 3, 2, 3]]
 
 
+@pytest.mark.parametrize('upsample', ['deconv', 'resize'])
 @pytest.mark.parametrize('train', [True, False])
-def test_wider_generator_makes_the_same_videos(train):
+def test_wider_generator_makes_the_same_videos(train, upsample):
     rng = np.random.RandomState(0)
-    narrow, wide = (Generator(c, LATENT, FRAMES, SIZE) for c in (CH, 2 * CH))
+    narrow, wide = (Generator(c, LATENT, FRAMES, SIZE, upsample=upsample) for c in (CH, 2 * CH))
     _randomise(narrow, rng)
     params = widen_network(_stored(narrow), 'generator', 2, 0.0, rng)
     _load(wide, params)
