@@ -5,9 +5,19 @@ checkpoints 50 iterations apart differed by up to 9 points); the average over th
 last ~1 / (1 - decay) updates is steadier. It is kept in the trainer snapshot,
 so a resumed run continues the same average; a snapshot written without one
 starts it from the generator it holds.
+
+Averaged BatchNorm statistics do not fit averaged weights while the weights still
+change fast (2,000 updates into a run its videos were flat grey), so what is
+written and shown, `standing(iteration)`, carries statistics recomputed from the
+averaged weights' own activations.
 """
+import chainer
+import chainer.functions as F
+import chainer.links as L
 import numpy as np
 from chainer import training
+
+STATISTICS_BATCHES = 64
 
 
 def averaged_arrays(link):
@@ -19,20 +29,66 @@ def averaged_arrays(link):
     return arrays
 
 
+def _collecting_forward(bn, collected):
+    """A forward for BatchNorm link bn that normalises with the batch's statistics,
+    as training does, and appends (mean, unbiased variance) to collected."""
+    def forward(x, **_):
+        axes = (0,) + tuple(range(2, x.ndim))
+        mean, var = x.array.mean(axis=axes), x.array.var(axis=axes)
+        count = x.size // mean.size
+        collected.append((mean, var * count / max(count - 1, 1)))
+        return F.fixed_batch_normalization(x, bn.gamma, bn.beta, mean, var, bn.eps)
+    return forward
+
+
+def recompute_statistics(gen, batch_size, seed, batches=STATISTICS_BATCHES):
+    """Set every BatchNorm's running mean and variance in gen to the mean, over
+    `batches` batches of latents from RandomState(seed), of the batch statistics
+    training-mode BatchNorm normalises with. Needs no other process under MPI."""
+    norms = [link for _, link in gen.namedlinks() if isinstance(link, L.BatchNormalization)]
+    collected = {id(bn): [] for bn in norms}
+    for bn in norms:
+        bn.forward = _collecting_forward(bn, collected[id(bn)])
+    rng = np.random.RandomState(seed)
+    try:
+        with chainer.using_config('train', True), chainer.no_backprop_mode():
+            for _ in range(batches):
+                gen(gen.device.send(gen.make_hidden(batch_size, rng)))
+    finally:
+        for bn in norms:
+            del bn.forward
+    for bn in norms:
+        means, variances = zip(*collected[id(bn)])
+        bn.avg_mean[...] = sum(means) / len(means)
+        bn.avg_var[...] = sum(variances) / len(variances)
+    return gen
+
+
 class GeneratorAverage(training.Extension):
     """After every update: average = decay * average + (1 - decay) * generator."""
 
     trigger = 1, 'iteration'
     name = 'generator_average'
 
-    def __init__(self, gen, decay):
+    def __init__(self, gen, decay, batch_size, seed):
+        """batch_size and seed: the latents of the recomputed statistics."""
         self.gen, self.decay = gen, decay
         self.average = gen.copy(mode='copy')
+        self.batch_size, self.seed = batch_size, seed
+        self._standing, self._standing_at = None, None
 
     def __call__(self, trainer):
         for mean, value in zip(averaged_arrays(self.average), averaged_arrays(self.gen)):
             mean *= self.decay
             mean += (1 - self.decay) * value
+
+    def standing(self, iteration):
+        """A copy of the average with recompute_statistics, made once per iteration."""
+        if self._standing_at != iteration:
+            self._standing = recompute_statistics(self.average.copy(mode='copy'),
+                                                  self.batch_size, self.seed)
+            self._standing_at = iteration
+        return self._standing
 
     def restart_from_generator(self):
         for mean, value in zip(averaged_arrays(self.average), averaged_arrays(self.gen)):

@@ -25,15 +25,28 @@ REPORT_KEYS = ['epoch', 'iteration', 'gen/loss', 'critic/loss', 'critic/wdist', 
 SNAPSHOT_PATTERN = 'snapshot_iter_{.updater.iteration}'
 
 
-def sample_gifs(gen, z, out_dir):
-    """Extension writing a grid gif of the fixed latents z to out_dir/samples."""
+def sample_gifs(generator_at, z, out_dir):
+    """Extension writing a grid gif of the fixed latents z, made by the generator
+    generator_at(iteration) returns, to out_dir/samples."""
     os.makedirs(os.path.join(out_dir, 'samples'), exist_ok=True)
 
     @training.make_extension()
     def write_samples(trainer):
-        name = f'iter_{trainer.updater.iteration:07d}.gif'
-        save_gif(os.path.join(out_dir, 'samples', name), tile_grid(generate_videos(gen, z)))
+        iteration = trainer.updater.iteration
+        videos = generate_videos(generator_at(iteration), z)
+        save_gif(os.path.join(out_dir, 'samples', f'iter_{iteration:07d}.gif'), tile_grid(videos))
     return write_samples
+
+
+def network_file(name, network_at):
+    """Extension writing network_at(iteration) to out/NAME_iter_N.npz (complete or not at all)."""
+    @training.make_extension()
+    def write_network(trainer):
+        iteration = trainer.updater.iteration
+        path = os.path.join(trainer.out, f'{name}_iter_{iteration}.npz')
+        chainer.serializers.save_npz(path + '.part', network_at(iteration))
+        os.replace(path + '.part', path)
+    return write_network
 
 
 def make_optimizer(model, adam, alpha=None):
@@ -59,12 +72,12 @@ def _add_reports(trainer, saving, report_out, run_length):
 
 
 def _add_snapshots(trainer, networks, saving, run_length):
-    """The trainer snapshot and, beside it, NAME_iter_N.npz for each {NAME: link}."""
+    """The trainer snapshot and, beside it, NAME_iter_N.npz for each
+    {NAME: function(iteration) -> link}."""
     every = EveryOrLast(saving.snap_interval, run_length)
     trainer.extend(extensions.snapshot(filename=SNAPSHOT_PATTERN, n_retains=3), trigger=every)
-    for name, link in networks.items():
-        trainer.extend(extensions.snapshot_object(link, name + '_iter_{.updater.iteration}.npz'),
-                       trigger=every)
+    for name, network_at in networks.items():
+        trainer.extend(network_file(name, network_at), name=f'{name}_file', trigger=every)
 
 
 def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=None,
@@ -96,22 +109,25 @@ def _add_quality(trainer, config, gen, dataset, run_length):
                                              trigger=(saving.quality_interval, 'iteration')))
 
 
-def _add_average(trainer, gen, decay):
+def _add_average(trainer, gen, model):
     """The generator's moving average (computations/generator_average.py), or None
-    when decay is 0."""
-    if not decay:
+    when average_decay is 0."""
+    if not model.average_decay:
         return None
-    average = GeneratorAverage(gen, decay)
+    average = GeneratorAverage(gen, model.average_decay, model.batch_size, model.seed)
     trainer.extend(average)
-    return average.average
+    return average
 
 
 def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     _add_reports(trainer, config.saving, report_out, run_length)
-    average = _add_average(trainer, gen, config.model.average_decay)
-    networks = {'gen': gen, 'dis': critic, **({'gen_avg': average} if average is not None else {})}
+    networks = {'gen': lambda _: gen, 'dis': lambda _: critic}
+    average = _add_average(trainer, gen, config.model)
+    if average is not None:
+        networks['gen_avg'] = average.standing
     _add_snapshots(trainer, networks, config.saving, run_length)
     z = gen.make_hidden(config.saving.n_samples, np.random.RandomState(config.model.seed))
     every_plot = EveryOrLast(config.saving.plot_interval, run_length)
-    trainer.extend(sample_gifs(gen if average is None else average, z, out_dir), trigger=every_plot)
+    shown = networks['gen'] if average is None else average.standing
+    trainer.extend(sample_gifs(shown, z, out_dir), trigger=every_plot)
     trainer.extend(run_page(out_dir, config), trigger=every_plot)

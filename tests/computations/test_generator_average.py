@@ -4,7 +4,7 @@ import os
 import chainer
 import numpy as np
 
-from computations.generator_average import GeneratorAverage, averaged_arrays
+from computations.generator_average import GeneratorAverage, averaged_arrays, recompute_statistics
 from nn.DCGAN import Generator
 from tests.computations.test_updater import make_trainer
 
@@ -15,7 +15,7 @@ def _arrays(link):
 
 def test_average_moves_by_one_minus_decay_towards_the_generator():
     gen = Generator(8, 4, 16, 16)
-    average = GeneratorAverage(gen, decay=0.75)
+    average = GeneratorAverage(gen, 0.75, batch_size=2, seed=0)
     old = _arrays(average.average)
     for array in averaged_arrays(gen):
         array += 1.0
@@ -26,9 +26,51 @@ def test_average_moves_by_one_minus_decay_towards_the_generator():
         np.testing.assert_allclose(now, 0.75 * before + 0.25 * target, rtol=1e-6)
 
 
+def test_recomputed_statistics_are_the_batches_own():
+    gen = Generator(8, 4, 16, 16)
+    rng = np.random.RandomState(7)
+    z = np.concatenate([gen.make_hidden(3, rng) for _ in range(2)])
+    h = gen.l0(z).array
+    recompute_statistics(gen, batch_size=3, seed=7, batches=2)
+    halves = h[:3], h[3:]
+    np.testing.assert_allclose(gen.bn0.avg_mean, sum(x.mean(0) for x in halves) / 2, rtol=1e-5)
+    np.testing.assert_allclose(gen.bn0.avg_var, sum(x.var(0, ddof=1) for x in halves) / 2,
+                               rtol=1e-4)
+    assert 'forward' not in vars(gen.bn0), 'the BatchNorm links are restored'
+
+
+def test_recomputed_statistics_make_test_mode_videos_those_of_training_mode():
+    """Stale statistics (as an average's are early in a run) are replaced: on the
+    same batch, inference then gives what training-mode BatchNorm gives."""
+    gen = Generator(8, 4, 16, 16)
+    for bn in (gen.bn0, gen.bn1, gen.bn2, gen.bn3):
+        bn.avg_mean[...], bn.avg_var[...] = 3.0, 50.0
+    z = gen.make_hidden(256, np.random.RandomState(1))
+
+    def videos(train):
+        with chainer.using_config('train', train), chainer.no_backprop_mode():
+            return gen(z).array
+    training = videos(True)
+    scale = np.abs(training).mean()
+    assert np.abs(videos(False) - training).mean() > 0.5 * scale
+    recompute_statistics(gen, batch_size=256, seed=1, batches=1)
+    assert np.abs(videos(False) - training).mean() < 0.01 * scale
+
+
+def test_standing_average_is_a_recomputed_copy_made_once_per_iteration():
+    gen = Generator(8, 4, 16, 16)
+    average = GeneratorAverage(gen, 0.9, batch_size=4, seed=0)
+    before = _arrays(average.average)
+    first = average.standing(10)
+    assert average.standing(10) is first and average.standing(11) is not first
+    for old, now in zip(before, averaged_arrays(average.average)):
+        np.testing.assert_array_equal(old, now)
+    assert not np.array_equal(first.bn1.avg_var, average.average.bn1.avg_var)
+
+
 def test_a_snapshot_without_an_average_restarts_it_from_the_generator(tmp_path):
     gen = Generator(8, 4, 16, 16)
-    average = GeneratorAverage(gen, decay=0.9)
+    average = GeneratorAverage(gen, 0.9, batch_size=2, seed=0)
     for array in averaged_arrays(gen):
         array += 0.5
     np.savez(tmp_path / 'old.npz', unrelated=np.zeros(1))
