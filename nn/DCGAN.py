@@ -47,17 +47,37 @@ def upsample_nearest(x):
     return F.reshape(blocks, (n, c, 2 * t, 2 * h, 2 * w))
 
 
-class ResizeConv3D(Conv3D):
+# Per axis, nearest doubling then a 3-tap correlation w equals a stride-2, pad-1
+# transposed convolution whose 4 taps are (w2, w1 + w2, w0 + w1, w0): even outputs
+# see x[i-1] and x[i], odd ones x[i] and x[i+1].
+_RESIZE_TAPS = np.array([[0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]], np.float32)
+RESIZE_KERNEL = np.einsum('ai,bj,ck->abcijk', *[_RESIZE_TAPS] * 3).reshape(64, 27)
+
+
+class ResizeConv3D(L.ConvolutionND):
     """Nearest-neighbour doubling of T, H and W, then a 3x3x3 convolution: the
     usual alternative to transposed convolutions against their checkerboard
-    patterns (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts")."""
+    patterns (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts").
+    Computed as the equal 4x4x4 stride-2 transposed convolution (RESIZE_KERNEL),
+    3.4x fewer multiply-adds than convolving the doubled video."""
 
     def __init__(self, in_ch, out_ch, init, nobias=False):
         super().__init__(3, in_ch, out_ch, ksize=3, stride=1, pad=1, nobias=nobias,
                          initialW=init)
 
+    def transposed_kernel(self):
+        """W (out, in, 3, 3, 3) -> the transposed convolution's (in, out, 4, 4, 4)."""
+        out_ch, in_ch = self.W.shape[:2]
+        kernel = self.xp.asarray(RESIZE_KERNEL)
+        flat = F.matmul(F.reshape(self.W, (out_ch * in_ch, 27)), kernel, transb=True)
+        return F.transpose(F.reshape(flat, (out_ch, in_ch, 4, 4, 4)), (1, 0, 2, 3, 4))
+
     def forward(self, x):
-        return super().forward(upsample_nearest(x))
+        W = self.transposed_kernel()
+        outsize = tuple(2 * n for n in x.shape[2:])
+        if fast_cpu.in_use(chainer.as_array(x)):
+            return fast_cpu.deconv3d(x, W, self.b, 2, 1, outsize)
+        return F.deconvolution_nd(x, W, self.b, stride=2, pad=1, outsize=outsize)
 
 
 def _up(in_ch, out_ch, init, upsample, nobias=False):

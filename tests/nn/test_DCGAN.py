@@ -4,7 +4,7 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from nn.DCGAN import Critic, Generator, base_shape, upsample_nearest
+from nn.DCGAN import Critic, Generator, ResizeConv3D, base_shape, upsample_nearest
 
 
 @pytest.mark.parametrize('upsample', ['deconv', 'resize'])
@@ -33,6 +33,28 @@ def test_upsample_nearest_gradient_sums_each_block():
     weights = np.arange(8 * 2, dtype=np.float32).reshape(1, 1, 2, 2, 4)
     F.sum(upsample_nearest(x) * weights).backward()
     np.testing.assert_array_equal(x.grad.ravel(), [weights[..., :2].sum(), weights[..., 2:].sum()])
+
+
+@pytest.mark.parametrize('fast', [True, False])
+def test_resize_conv_equals_nearest_doubling_then_convolution(fast):
+    """Forward and both gradients of the transposed-convolution form match the
+    literal nearest doubling + 3x3x3 convolution."""
+    rng = np.random.RandomState(0)
+    layer = ResizeConv3D(5, 4, chainer.initializers.Normal(1.0))
+    layer.b.array[...] = rng.standard_normal(4)
+    x = chainer.Variable(rng.standard_normal((2, 5, 3, 4, 5)).astype(np.float32))
+    weights = rng.standard_normal((2, 4, 6, 8, 10)).astype(np.float32)
+    results = []
+    for literal in (True, False):
+        layer.cleargrads()
+        x.grad = None
+        with chainer.using_config('fast_cpu', fast):
+            y = (F.convolution_nd(upsample_nearest(x), layer.W, layer.b, 1, 1) if literal
+                 else layer(x))
+        F.sum(y * weights).backward()
+        results.append((y.array, x.grad, layer.W.grad))
+    for literal, transposed in zip(*results):
+        np.testing.assert_allclose(transposed, literal, rtol=1e-4, atol=1e-4)
 
 
 def test_unknown_upsampling_is_an_error():
