@@ -40,13 +40,6 @@ def base_shape(n_frames, frame_size):
     return (n_frames // 16, frame_size // 16, frame_size // 16)
 
 
-def upsample_nearest(x):
-    """(N, C, T, H, W) -> (N, C, 2T, 2H, 2W), each value repeated in a 2x2x2 block."""
-    n, c, t, h, w = x.shape
-    blocks = F.broadcast_to(F.reshape(x, (n, c, t, 1, h, 1, w, 1)), (n, c, t, 2, h, 2, w, 2))
-    return F.reshape(blocks, (n, c, 2 * t, 2 * h, 2 * w))
-
-
 # Per axis, nearest doubling then a 3-tap correlation w equals a stride-2, pad-1
 # transposed convolution whose 4 taps are (w2, w1 + w2, w0 + w1, w0): even outputs
 # see x[i-1] and x[i], odd ones x[i] and x[i+1].
