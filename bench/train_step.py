@@ -1,13 +1,14 @@
 """Time one WGAN-GP iteration of the project's updater, against PyTorch on the same step.
 
-    python bench/train_step.py [--peer torch] [--plain] [--reps 7] [--threads 2]
+    python bench/train_step.py [--peer torch] [--plain] [--resize] [--reps 7] [--threads 2]
 
 Each config builds the project's networks and updater on synthetic batches
 (no disk). Variants: 'chainer' (the project as it trains: the fast CPU path when
-torch is installed), 'plain' (Chainer's own convolutions, --plain) and 'torch'
-(bench/torch_peer.py, --peer torch). Repetitions are interleaved in one process;
-the table gives medians, the ratio to torch, peak memory per variant (measured
-in a child process) and the FLOP floor at the machine's measured GEMM rate.
+torch is installed), 'plain' (Chainer's own convolutions, --plain), 'resize' (the
+project with [MODEL] upsample = resize, --resize) and 'torch' (bench/torch_peer.py,
+--peer torch). Repetitions are interleaved in one process; the table gives medians,
+the ratio to torch, peak memory per variant (measured in a child process) and the
+FLOP floor of the deconv generator at the machine's measured GEMM rate.
 """
 import argparse
 import os
@@ -37,9 +38,10 @@ class ChainerStep:
     """One iteration of the project's own updater on random clips."""
 
     def __init__(self, ch, frame_size, n_frames, batch, fast=True, critic_iter=5,
-                 device='@numpy'):
+                 device='@numpy', upsample='deconv'):
         self.fast = fast
-        gen, critic = Generator(ch, 100, n_frames, frame_size), Critic(ch, n_frames, frame_size)
+        gen = Generator(ch, 100, n_frames, frame_size, upsample=upsample)
+        critic = Critic(ch, n_frames, frame_size)
         device = chainer.get_device(device)
         gen.to_device(device)
         critic.to_device(device)
@@ -60,6 +62,8 @@ def make_step(variant, config):
     if variant == 'torch':
         from bench.torch_peer import TorchStep
         return TorchStep(**config)
+    if variant == 'resize':
+        return ChainerStep(**config, upsample='resize')
     return ChainerStep(**config, fast=(variant == 'chainer'))
 
 
@@ -137,6 +141,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--peer', choices=['torch'], help='also time the PyTorch step')
     parser.add_argument('--plain', action='store_true', help="also time Chainer's own convs")
+    parser.add_argument('--resize', action='store_true', help='also time upsample = resize')
     parser.add_argument('--configs', default='small,large', help='small, large or both')
     parser.add_argument('--reps', type=int, default=7)
     parser.add_argument('--threads', type=int, default=2)
@@ -154,7 +159,8 @@ def main():
             parser.error('--peer torch: torch is not installed (pip install -r bench/requirements.txt)')
     if args.memory_of:
         return measure_memory(args.memory_of, names[0])
-    variants = ['chainer'] + (['plain'] if args.plain else []) + ([args.peer] if args.peer else [])
+    variants = (['chainer'] + ['plain'] * args.plain + ['resize'] * args.resize
+                + ([args.peer] if args.peer else []))
     report(names, variants, args)
 
 
