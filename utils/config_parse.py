@@ -49,6 +49,7 @@ def opt(default, check=None, doc=''):
 
 UPSAMPLING = ('deconv', 'resize')  # the generator's layers that double T, H, W (nn/DCGAN.py)
 
+
 @dataclass(frozen=True)
 class DataConfig:
     root_dir: str = opt('data/moving_shapes', non_empty, 'folder holding the clips')
