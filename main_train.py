@@ -43,10 +43,11 @@ def conv_backend(model):
 def print_header(config, config_path, n_clips, device, world):
     m, a = config.model, config.adam
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
+    frames = f', frame critic every {m.frame_critic_every}' if m.frame_critic_every else ''
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
     print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}, batch {m.batch_size},'
-          f' latent {m.latent_dim}, upsample {m.upsample}, {length}, device {device},'
-          f' seed {m.seed}')
+          f' latent {m.latent_dim}, upsample {m.upsample}{frames}, {length},'
+          f' device {device}, seed {m.seed}')
     if world.comm is not None:
         print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'
               f' on its own shard; global batch {world.size * m.batch_size}')

@@ -38,9 +38,15 @@ def _tensor(array):
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
+def _triple(value):
+    """An int or a 3-sequence as a (T, H, W) tuple of ints."""
+    return tuple(int(v) for v in value) if np.ndim(value) else (int(value),) * 3
+
+
 def _output_padding(out_size, in_size, k, s, p):
-    """Extra size a transposed convolution must add to reach out_size."""
-    return tuple(o - ((i - 1) * s - 2 * p + k) for o, i in zip(out_size, in_size))
+    """Extra size a transposed convolution must add to reach out_size (per axis)."""
+    return tuple(o - ((i - 1) * s_ - 2 * p_ + k_)
+                 for o, i, k_, s_, p_ in zip(out_size, in_size, k, s, p))
 
 
 class _ConvolutionNode(function_node.FunctionNode):
@@ -62,10 +68,10 @@ class _ConvolutionNode(function_node.FunctionNode):
 
 
 class Conv3D(_ConvolutionNode):
-    """y = conv3d(x, W) + b; W is (out, in, k, k, k)."""
+    """y = conv3d(x, W) + b; W is (out, in, kT, kH, kW)."""
 
     def __init__(self, stride, pad):
-        self.stride, self.pad = stride, pad
+        self.stride, self.pad = _triple(stride), _triple(pad)
 
     def forward(self, inputs):
         self.retain_inputs((0, 1))
@@ -83,16 +89,16 @@ class Conv3D(_ConvolutionNode):
 
 
 class Deconv3D(_ConvolutionNode):
-    """y = conv_transpose3d(x, W) + b with spatial size outsize; W is (in, out, k, k, k)."""
+    """y = conv_transpose3d(x, W) + b with spatial size outsize; W is (in, out, kT, kH, kW)."""
 
     def __init__(self, stride, pad, outsize):
-        self.stride, self.pad, self.outsize = stride, pad, outsize
+        self.stride, self.pad, self.outsize = _triple(stride), _triple(pad), outsize
 
     def forward(self, inputs):
         self.retain_inputs((0, 1))
         x, W = inputs[:2]
         b = _tensor(inputs[2]) if len(inputs) == 3 else None
-        extra = _output_padding(self.outsize, x.shape[2:], W.shape[2], self.stride, self.pad)
+        extra = _output_padding(self.outsize, x.shape[2:], W.shape[2:], self.stride, self.pad)
         y = torch.nn.functional.conv_transpose3d(_tensor(x), _tensor(W), b, self.stride,
                                                  self.pad, extra)
         return y.numpy(),
@@ -108,14 +114,14 @@ class ConvGradW(function_node.FunctionNode):
     """Weight gradient of conv3d: gW = sum over the batch of x (*) gy."""
 
     def __init__(self, w_shape, stride, pad):
-        self.w_shape, self.stride, self.pad = tuple(w_shape), stride, pad
+        self.w_shape, self.stride, self.pad = tuple(w_shape), _triple(stride), _triple(pad)
 
     def forward(self, inputs):
         self.retain_inputs((0, 1))
         x, gy = inputs
         weight = torch.empty(self.w_shape, dtype=_tensor(x).dtype)
         _, gw, _ = torch.ops.aten.convolution_backward(
-            _tensor(gy), _tensor(x), weight, None, [self.stride] * 3, [self.pad] * 3,
+            _tensor(gy), _tensor(x), weight, None, list(self.stride), list(self.pad),
             [1, 1, 1], False, [0, 0, 0], 1, [False, True, False])
         return gw.numpy(),
 
@@ -131,15 +137,16 @@ class ConvGradW(function_node.FunctionNode):
 
 
 def conv3d(x, W, b=None, stride=1, pad=0):
-    """Like F.convolution_nd for 3D with a cubic kernel and one stride/pad."""
+    """Like F.convolution_nd for 3D; stride and pad are ints or (T, H, W) triples."""
     inputs = (x, W) if b is None else (x, W, b)
     return Conv3D(stride, pad).apply(inputs)[0]
 
 
 def deconv3d(x, W, b=None, stride=1, pad=0, outsize=None):
     """Like F.deconvolution_nd for 3D; outsize defaults to (in - 1) * s - 2p + k."""
-    k = W.shape[2]
-    outsize = tuple(outsize or ((i - 1) * stride - 2 * pad + k for i in x.shape[2:]))
+    strides, pads = _triple(stride), _triple(pad)
+    outsize = tuple(outsize or ((i - 1) * s - 2 * p + k for i, k, s, p
+                                in zip(x.shape[2:], W.shape[2:], strides, pads)))
     inputs = (x, W) if b is None else (x, W, b)
     return Deconv3D(stride, pad, outsize).apply(inputs)[0]
 

@@ -8,6 +8,7 @@ import time
 
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -72,6 +73,18 @@ def test_resize_upsampling_trains_and_its_run_folder_generates(tmp_path, tiny_in
               '--n', '1', '--outdir', str(tmp_path / 'gifs'))
     assert gen.returncode == 0, gen.stderr
     assert gif_info(tmp_path / 'gifs' / 'seed0000.gif') == (16, (16, 16))
+
+
+def test_frame_critic_trains_and_its_critic_is_evaluated(tmp_path, tiny_ini):
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.frame_critic_every=2')
+    assert result.returncode == 0, result.stderr
+    assert 'frame critic every 2' in result.stdout
+    with np.load(tmp_path / 'run' / 'dis_iter_3.npz') as critic:
+        assert 'frames/f1/W' in critic.files
+    score = run('utils/evaluate.py', '--gen', str(tmp_path / 'run' / 'gen_iter_3.npz'),
+                '--n', '2', '--batch', '2')
+    assert score.returncode == 0, score.stderr
+    assert 'Wasserstein estimate over 2 + 2 clips' in score.stdout
 
 
 def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):

@@ -78,6 +78,8 @@ class ModelConfig:
     fast_cpu: bool = opt(True, None, 'run CPU convolutions on PyTorch kernels when torch is installed')
     upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
                         " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
+    frame_critic_every: int = opt(0, at_least(0), 'also score every k-th frame with a 2D'
+                                  ' frame critic (0 = off: the seed\'s video critic only)')
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from datastream.framereader import DataError, FrameReader, clip_converter  # noqa: E402
 from metrics import feature_net  # noqa: E402
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall  # noqa: E402
-from nn.DCGAN import Critic  # noqa: E402
+from nn.DCGAN import build_critic  # noqa: E402
 from utils.config_parse import ConfigError, load_config  # noqa: E402
 from utils.generate import ModelError, check_shapes, config_path_for, load_generator  # noqa: E402
 from utils.devices import DeviceError, device_for  # noqa: E402
@@ -73,7 +73,7 @@ def mean_difference(real_scores, fake_scores):
 def load_critic(path, model):
     if not os.path.isfile(path):
         raise ModelError(f'{path}: critic file not found; pass --critic RUN/dis_iter_N.npz')
-    critic = Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale)
+    critic = build_critic(model)
     check_shapes(critic, path)
     chainer.serializers.load_npz(path, critic)
     return critic

@@ -17,10 +17,12 @@ def _rand(rng, *shape):
     return rng.standard_normal(shape)
 
 
-@pytest.mark.parametrize('stride,pad,k', [(2, 1, 4), (1, 1, 3)])
+@pytest.mark.parametrize('stride,pad,k', [(2, 1, (4, 4, 4)), (1, 1, (3, 3, 3)),
+                                          ((1, 2, 2), (0, 1, 1), (1, 4, 4))])
 def test_conv3d_matches_chainer_forward_backward_double(stride, pad, k):
+    """Cubic kernels and the frame critic's per-frame (1, 4, 4) kernel."""
     rng = np.random.RandomState(0)
-    x, W, b = _rand(rng, 2, 3, 6, 8, 8), _rand(rng, 4, 3, k, k, k), _rand(rng, 4)
+    x, W, b = _rand(rng, 2, 3, 6, 8, 8), _rand(rng, 4, 3, *k), _rand(rng, 4)
     ours = fast_cpu.conv3d(x, W, b, stride, pad).array
     reference = F.convolution_nd(x, W, b, stride=stride, pad=pad).array
     np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-10)
