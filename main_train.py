@@ -13,7 +13,7 @@ import numpy as np
 
 from computations.distributed import (DistributedError, batch_normalization,  # noqa: E402
                                       create_world, shard)
-from computations.run_control import resume  # noqa: E402
+from computations.run_control import SnapshotMismatch, resume  # noqa: E402
 from computations.trainer import build_trainer  # noqa: E402
 from datastream.framereader import DataError, FrameReader, make_iterator
 from datastream.moving_shapes import ensure_dataset
@@ -127,7 +127,8 @@ def main(argv=None):
     try:
         config = load_config(args.config, args.set)
         train(config, args.config)
-    except (ConfigError, DataError, DeviceError, DistributedError, FileNotFoundError) as err:
+    except (ConfigError, DataError, DeviceError, DistributedError, FileNotFoundError,
+            SnapshotMismatch) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     return 0

@@ -73,6 +73,10 @@ def latest_snapshot(out_dir):
     return max(found)[1] if found else None
 
 
+class SnapshotMismatch(ValueError):
+    """A snapshot made by networks other than this config's."""
+
+
 def resume(trainer, out_dir, resume_from):
     """Load the snapshot named by [SAVING] resume; return its path or None."""
     if resume_from == 'none':
@@ -82,5 +86,11 @@ def resume(trainer, out_dir, resume_from):
         return None
     if not os.path.isfile(path):
         raise FileNotFoundError(f'[SAVING] resume = {resume_from!r}: snapshot file not found')
-    chainer.serializers.load_npz(path, trainer)
+    try:
+        chainer.serializers.load_npz(path, trainer)
+    except (KeyError, ValueError) as err:
+        raise SnapshotMismatch(
+            f'{path}: does not fit the networks of this config ({str(err).strip(chr(39))});'
+            ' resume with the setup.ini the run was made with (utils/widen_model.py and'
+            ' utils/add_frame_critic.py change a snapshot\'s ch and frame critic)') from None
     return path

@@ -1,0 +1,104 @@
+"""Give a run in progress a frame critic ([MODEL] frame_critic_every), keeping everything else.
+
+    python utils/add_frame_critic.py runs/a/snapshot_iter_15153 --config runs/a/setup.ini \\
+        --every 2 --out runs/b/snapshot_iter_15153
+    python main_train.py --config runs/a/setup.ini --set MODEL.frame_critic_every=2 \\
+        --set SAVING.out_dir=runs/b                                  # resumes there
+
+The trainer snapshot gets the critic's FrameCritic layers, freshly initialised as a
+new run would (HeNormal of [MODEL] weight_scale, seeded by --seed), and fresh Adam
+states for them (m = v = 0, t = 0, so their first steps are bias-corrected as in
+any new run). The video critic, the generator, their Adam moments, the moving
+average, the iteration, the data order and the random state are copied as they are.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from utils import chainer_compat  # noqa: E402,F401  (before any chainer import)
+
+import chainer  # noqa: E402
+import numpy as np  # noqa: E402
+
+from nn.DCGAN import FrameCritic  # noqa: E402
+from utils.config_parse import ConfigError, load_config  # noqa: E402
+
+CRITIC = 'updater/model:critic/'
+CRITIC_OPTIMIZER = 'updater/optimizer:critic/'
+
+
+class FrameCriticError(ValueError):
+    """A snapshot that cannot take a frame critic."""
+
+
+def fresh_frame_critic(model, every, seed):
+    """{'f1/W': array, ...} of a newly initialised FrameCritic for a ModelConfig."""
+    np.random.seed(seed)  # chainer's initializers draw from numpy's global generator
+    init = chainer.initializers.HeNormal(model.weight_scale)
+    serializer = chainer.serializers.DictionarySerializer()
+    serializer.save(FrameCritic(model.ch, model.frame_size, every, init))
+    return serializer.target
+
+
+def add_frame_critic(stored, model, every, seed, source='snapshot'):
+    """The snapshot's entries plus the frame critic's parameters and Adam states."""
+    if not any(k.startswith(CRITIC) for k in stored):
+        raise FrameCriticError(f'{source}: not a trainer snapshot (no {CRITIC}* entries)')
+    if any(k.startswith(CRITIC + 'frames/') for k in stored):
+        raise FrameCriticError(f'{source}: the critic already has a frame critic')
+    stored_ch = stored[CRITIC + 'c4/W'].shape[0]
+    if stored_ch != model.ch:
+        raise FrameCriticError(f'{source}: the critic has ch {stored_ch}, the config ch'
+                               f' {model.ch}; pass the run\'s own setup.ini')
+    out = dict(stored)
+    for name, value in fresh_frame_critic(model, every, seed).items():
+        out[f'{CRITIC}frames/{name}'] = value
+        state = f'{CRITIC_OPTIMIZER}frames/{name}/'
+        out[state + 'm'] = np.zeros_like(value)
+        out[state + 'v'] = np.zeros_like(value)
+        out[state + 't'] = np.array(0)
+    return out
+
+
+def add_to_file(source, config_path, every, target, seed=0):
+    """Read the snapshot at source, write it with a frame critic to target."""
+    model = load_config(config_path).model
+    if not os.path.isfile(source):
+        raise FrameCriticError(f'{source}: file not found')
+    with np.load(source) as npz:
+        stored = {k: npz[k] for k in npz.files}
+    out = add_frame_critic(stored, model, every, seed, source)
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    with open(target, 'wb') as handle:
+        np.savez_compressed(handle, **out)
+    return out
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('source', help='a trainer snapshot, snapshot_iter_N')
+    parser.add_argument('--config', required=True, help="the run's setup.ini (ch, frame_size)")
+    parser.add_argument('--every', type=int, default=2, help='score every k-th frame (default 2)')
+    parser.add_argument('--out', required=True, help='where to write the new snapshot')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the new layers')
+    args = parser.parse_args(argv)
+    if args.every < 1:
+        parser.error(f'--every {args.every}: expected an integer of at least 1')
+    if os.path.abspath(args.out) == os.path.abspath(args.source):
+        parser.error(f'--out {args.out}: expected a path other than the source')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        add_to_file(args.source, args.config, args.every, args.out, args.seed)
+    except (FrameCriticError, ConfigError) as error:
+        sys.exit(f'add_frame_critic: {error}')
+    print(f'wrote {args.out}: train on with --set MODEL.frame_critic_every={args.every}')
+
+
+if __name__ == '__main__':
+    main()
