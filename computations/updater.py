@@ -11,15 +11,7 @@ import chainer
 import chainer.functions as F
 from chainer import training
 
-
-def _rng_state(rng):
-    """RandomState -> (keys, [pos, has_gauss, cached_gauss]) as arrays."""
-    _, keys, pos, has_gauss, cached = rng.get_state()
-    return keys, np.array([pos, has_gauss, cached], dtype=np.float64)
-
-
-def _set_rng_state(rng, keys, rest):
-    rng.set_state(('MT19937', keys, int(rest[0]), int(rest[1]), float(rest[2])))
+from utils.random_state import serialize_random_state
 
 
 class WGANGPUpdater(training.StandardUpdater):
@@ -102,9 +94,5 @@ class WGANGPUpdater(training.StandardUpdater):
 
     def serialize(self, serializer):
         super().serialize(serializer)
-        keys, rest = _rng_state(self.rng)
-        keys = serializer('rng_keys', keys)
-        rest = serializer('rng_rest', rest)
+        serialize_random_state(serializer, self.rng)
         self.skipped_clips = int(serializer('skipped_clips', self.skipped_clips))
-        if isinstance(serializer, chainer.serializer.Deserializer):
-            _set_rng_state(self.rng, keys, rest)

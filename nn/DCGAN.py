@@ -11,6 +11,7 @@ import chainer.links as L
 
 from nn import fast_cpu
 from utils.config_parse import UPSAMPLING
+from utils.random_state import serialize_random_state
 
 
 class Conv3D(L.ConvolutionND):
@@ -158,9 +159,11 @@ class Generator(chainer.Chain):
 class Critic(chainer.Chain):
     """Video (N, 3, T, H, W) -> score (N, 1). No BatchNorm: the gradient
     penalty is per sample, so each sample is layer-normalised on its own.
-    With frame_every = k > 0 the score adds a FrameCritic of every k-th frame."""
+    With frame_every = k > 0 the score adds a FrameCritic of every k-th frame,
+    whose frame draws are seeded by seed."""
 
-    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0, frame_every=0):
+    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0, frame_every=0,
+                 seed=0):
         super().__init__()
         base = base_shape(n_frames, frame_size)
         init = chainer.initializers.HeNormal(weight_scale)
@@ -176,7 +179,7 @@ class Critic(chainer.Chain):
             self.c5 = Conv3D(3, ch, 1, ksize=3, stride=1, pad=1, initialW=init)
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
             if frame_every:
-                self.frames = FrameCritic(ch, frame_size, frame_every, init)
+                self.frames = FrameCritic(ch, frame_size, frame_every, init, seed)
 
     def forward(self, x):
         h = fast_cpu.leaky_relu(self.c1(x))
@@ -190,11 +193,15 @@ class Critic(chainer.Chain):
 class FrameCritic(chainer.Chain):
     """A 2D critic of single frames (as in DVD-GAN's spatial and MoCoGAN's image
     discriminators): video (N, 3, T, H, W) -> the mean score of every `every`-th
-    frame, (N, 1). Each frame is scored and layer-normalised on its own."""
+    frame, (N, 1). Each frame is scored and layer-normalised on its own. In
+    training the first picked frame is drawn anew for every call (from its own
+    RandomState, kept in snapshots), so no frame goes unjudged; in inference it
+    is frame 0."""
 
-    def __init__(self, ch, frame_size, every, init):
+    def __init__(self, ch, frame_size, every, init, seed=0):
         super().__init__()
         self.every = every
+        self.rng = np.random.RandomState([seed, 1])
         with self.init_scope():
             self.f1 = _down_frames(3, ch // 8, init)
             self.f2 = _down_frames(ch // 8, ch // 4, init)
@@ -206,9 +213,14 @@ class FrameCritic(chainer.Chain):
             self.f5 = Conv3D(3, ch, 1, ksize=(1, 3, 3), stride=1, pad=(0, 1, 1), initialW=init)
             self.f6 = L.Linear((frame_size // 16) ** 2, 1, initialW=init)
 
+    def picked_frames(self, x):
+        """(N, T', C, H, W): every `every`-th frame of x from the first picked one."""
+        first = self.rng.randint(self.every) if chainer.config.train else 0
+        return F.transpose(x[:, :, first::self.every], (0, 2, 1, 3, 4))
+
     def forward(self, x):
         n, c, _, height, width = x.shape
-        frames = F.transpose(x[:, :, ::self.every], (0, 2, 1, 3, 4))  # (N, T', C, H, W)
+        frames = self.picked_frames(x)
         n_picked = frames.shape[1]
         h = F.reshape(frames, (n * n_picked, c, 1, height, width))
         h = fast_cpu.leaky_relu(self.f1(h))
@@ -218,11 +230,15 @@ class FrameCritic(chainer.Chain):
         scores = self.f6(self.f5(h))
         return F.mean(F.reshape(scores, (n, n_picked)), axis=1, keepdims=True)
 
+    def serialize(self, serializer):
+        super().serialize(serializer)
+        serialize_random_state(serializer, self.rng)
+
 
 def build_critic(model):
     """The Critic for a ModelConfig."""
     return Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale,
-                  model.frame_critic_every)
+                  model.frame_critic_every, model.seed)
 
 
 def build_networks(model, batch_norm=L.BatchNormalization):

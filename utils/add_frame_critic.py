@@ -34,12 +34,14 @@ class FrameCriticError(ValueError):
 
 
 def fresh_frame_critic(model, every, seed):
-    """{'f1/W': array, ...} of a newly initialised FrameCritic for a ModelConfig."""
+    """({'f1/W': array, ..., 'rng_keys': ...}, parameter names) of a newly
+    initialised FrameCritic for a ModelConfig."""
     np.random.seed(seed)  # chainer's initializers draw from numpy's global generator
     init = chainer.initializers.HeNormal(model.weight_scale)
+    critic = FrameCritic(model.ch, model.frame_size, every, init, model.seed)
     serializer = chainer.serializers.DictionarySerializer()
-    serializer.save(FrameCritic(model.ch, model.frame_size, every, init))
-    return serializer.target
+    serializer.save(critic)
+    return serializer.target, [name.lstrip('/') for name, _ in critic.namedparams()]
 
 
 def add_frame_critic(stored, model, every, seed, source='snapshot'):
@@ -53,11 +55,12 @@ def add_frame_critic(stored, model, every, seed, source='snapshot'):
         raise FrameCriticError(f'{source}: the critic has ch {stored_ch}, the config ch'
                                f' {model.ch}; pass the run\'s own setup.ini')
     out = dict(stored)
-    for name, value in fresh_frame_critic(model, every, seed).items():
-        out[f'{CRITIC}frames/{name}'] = value
+    entries, params = fresh_frame_critic(model, every, seed)
+    out.update({f'{CRITIC}frames/{name}': value for name, value in entries.items()})
+    for name in params:
         state = f'{CRITIC_OPTIMIZER}frames/{name}/'
-        out[state + 'm'] = np.zeros_like(value)
-        out[state + 'v'] = np.zeros_like(value)
+        out[state + 'm'] = np.zeros_like(entries[name])
+        out[state + 'v'] = np.zeros_like(entries[name])
         out[state + 't'] = np.array(0)
     return out
 

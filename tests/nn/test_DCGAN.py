@@ -140,18 +140,42 @@ def test_frame_critic_scores_each_picked_frame_on_its_own():
     """A clip's score is the mean of its every-2nd frames' scores, each frame scored alone."""
     critic = _frame_critic(every=2)
     x = np.random.RandomState(4).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
-    singles = [critic(x[:, :, t:t + 1]).array for t in range(0, 16, 2)]
-    np.testing.assert_allclose(critic(x).array, np.mean(singles, axis=0), rtol=1e-5, atol=1e-6)
+    with chainer.using_config('train', False):
+        singles = [critic(x[:, :, t:t + 1]).array for t in range(0, 16, 2)]
+        together = critic(x).array
+    np.testing.assert_allclose(together, np.mean(singles, axis=0), rtol=1e-5, atol=1e-6)
 
 
-def test_frame_critic_ignores_frames_it_does_not_pick():
+def test_frame_critic_in_inference_ignores_frames_it_does_not_pick():
     critic = _frame_critic(every=4)
     x = np.random.RandomState(5).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
     changed = x.copy()
     changed[:, :, 1::4] = 0
-    np.testing.assert_array_equal(critic(changed).array, critic(x).array)
-    changed[:, :, 0] = 0
-    assert not np.allclose(critic(changed).array, critic(x).array)
+    with chainer.using_config('train', False):
+        np.testing.assert_array_equal(critic(changed).array, critic(x).array)
+        changed[:, :, 0] = 0
+        assert not np.allclose(critic(changed).array, critic(x).array)
+
+
+def _first_picked(critic, calls):
+    """The index of the first frame each training call picks (frame t holds the value t)."""
+    x = np.broadcast_to(np.arange(16, dtype=np.float32)[None, None, :, None, None],
+                        (1, 3, 16, 16, 16))
+    return [int(critic.picked_frames(x).array[0, 0, 0, 0, 0]) for _ in range(calls)]
+
+
+def test_frame_critic_in_training_draws_the_first_frame_reproducibly():
+    """Every frame gets judged (else a generator could let the unpicked ones flicker),
+    the same seed draws the same frames, and a saved critic continues its draws."""
+    critic = _frame_critic(every=4)
+    drawn = _first_picked(critic, 40)
+    assert set(drawn) == {0, 1, 2, 3}
+    assert _first_picked(_frame_critic(every=4), 40) == drawn
+    saved = chainer.serializers.DictionarySerializer()
+    saved.save(critic)
+    restored = _frame_critic(every=4)
+    chainer.serializers.NpzDeserializer(saved.target).load(restored)
+    assert _first_picked(restored, 20) == _first_picked(critic, 20)
 
 
 def test_critic_with_frames_adds_the_frame_score_to_the_video_score():
@@ -160,8 +184,9 @@ def test_critic_with_frames_adds_the_frame_score_to_the_video_score():
     for name, param in video_only.namedparams():
         dict(both.namedparams())[name].array[...] = param.array
     x = np.random.RandomState(6).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
-    expected = video_only(x).array + both.frames(x).array
-    np.testing.assert_allclose(both(x).array, expected, rtol=1e-5, atol=1e-6)
+    with chainer.using_config('train', False):
+        expected = video_only(x).array + both.frames(x).array
+        np.testing.assert_allclose(both(x).array, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_double_backprop_reaches_the_frame_critic_weights():
