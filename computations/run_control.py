@@ -9,6 +9,7 @@ import re
 import signal
 
 import chainer
+import numpy as np
 from chainer import training
 
 
@@ -77,8 +78,40 @@ class SnapshotMismatch(ValueError):
     """A snapshot made by networks other than this config's."""
 
 
+MISMATCH_HINT = ('resume with the setup.ini the run was made with (utils/widen_model.py and'
+                 " utils/add_frame_critic.py change a snapshot's ch and frame critic)")
+
+
+def _own_state(trainer):
+    """What trainer.serialize would save now, but for the elapsed time, which a
+    trainer that has not started cannot give (the snapshot always holds it)."""
+    own = chainer.serializers.DictionarySerializer()
+    trainer.updater.serialize(own['updater'])
+    if hasattr(trainer.stop_trigger, 'serialize'):
+        trainer.stop_trigger.serialize(own['stop_trigger'])
+    for name, entry in trainer._extensions.items():
+        if hasattr(entry.extension, 'serialize'):
+            entry.extension.serialize(own['extensions'][name])
+        if hasattr(entry.trigger, 'serialize'):
+            entry.trigger.serialize(own['extension_triggers'][name])
+    return own.target
+
+
+def _merged_state(path, trainer):
+    """The snapshot's entries over this trainer's own ones, and the training state
+    (networks, optimizers, iterator) the snapshot lacks."""
+    own = _own_state(trainer)
+    with np.load(path, allow_pickle=True) as stored:
+        merged = {**own, **{k: stored[k] for k in stored.files}}
+        missing = sorted(k for k in own if k.startswith('updater/')
+                         and k not in stored.files)
+    return merged, missing
+
+
 def resume(trainer, out_dir, resume_from):
-    """Load the snapshot named by [SAVING] resume; return its path or None."""
+    """Load the snapshot named by [SAVING] resume; return its path or None. The
+    training state must match the config; extensions added since (say, a
+    quality_interval turned on) start fresh."""
     if resume_from == 'none':
         return None
     path = latest_snapshot(out_dir) if resume_from == 'latest' else resume_from
@@ -86,11 +119,14 @@ def resume(trainer, out_dir, resume_from):
         return None
     if not os.path.isfile(path):
         raise FileNotFoundError(f'[SAVING] resume = {resume_from!r}: snapshot file not found')
+    merged, missing = _merged_state(path, trainer)
+    if missing:
+        more = f' and {len(missing) - 1} more' if len(missing) > 1 else ''
+        raise SnapshotMismatch(f'{path}: has no {missing[0]}{more}, which the networks of'
+                               f' this config need; {MISMATCH_HINT}')
     try:
-        chainer.serializers.load_npz(path, trainer)
-    except (KeyError, ValueError) as err:
-        raise SnapshotMismatch(
-            f'{path}: does not fit the networks of this config ({str(err).strip(chr(39))});'
-            ' resume with the setup.ini the run was made with (utils/widen_model.py and'
-            ' utils/add_frame_critic.py change a snapshot\'s ch and frame critic)') from None
+        chainer.serializers.NpzDeserializer(merged).load(trainer)
+    except ValueError as err:
+        raise SnapshotMismatch(f'{path}: does not fit the networks of this config ({err});'
+                               f' {MISMATCH_HINT}') from None
     return path

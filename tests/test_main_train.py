@@ -150,6 +150,21 @@ def test_quality_metric_is_logged_plotted_and_on_the_run_page(tmp_path, shapes_d
     assert 'quality.png' in (tmp_path / 'run' / 'index.html').read_text()
 
 
+def test_quality_metric_turned_on_when_resuming(tmp_path, shapes_dir, tiny_ini):
+    """An extension new since the snapshot starts fresh; the training state still resumes."""
+    net = os.path.join(ROOT, 'models', 'feature_net.npz')
+    if not os.path.isfile(net):
+        pytest.skip('models/feature_net.npz absent')
+    assert run('main_train.py', '--config', tiny_ini).returncode == 0
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'SAVING.quality_interval=4',
+                 '--set', 'SAVING.quality_clips=8', '--set', f'SAVING.feature_net={net}',
+                 '--set', 'MODEL.iterations=4')
+    assert result.returncode == 0, result.stderr
+    assert 'resumed from' in result.stdout and 'iteration 3' in result.stdout
+    log = json.loads((tmp_path / 'run' / 'log').read_text())
+    assert [entry['iteration'] for entry in log if 'quality/fd' in entry] == [4]
+
+
 def test_quality_metric_without_feature_network_stops_before_work(tmp_path, shapes_dir):
     sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
         'SAVING.quality_interval': 2, 'SAVING.feature_net': str(tmp_path / 'none.npz')})
