@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 from nn.DCGAN import FrameCritic  # noqa: E402
 from utils.config_parse import ConfigError, load_config  # noqa: E402
+from utils.npz_entries import read_entries, write_entries  # noqa: E402
 
 CRITIC = 'updater/model:critic/'
 CRITIC_OPTIMIZER = 'updater/optimizer:critic/'
@@ -70,12 +71,8 @@ def add_to_file(source, config_path, every, target, seed=0):
     model = load_config(config_path).model
     if not os.path.isfile(source):
         raise FrameCriticError(f'{source}: file not found')
-    with np.load(source) as npz:
-        stored = {k: npz[k] for k in npz.files}
-    out = add_frame_critic(stored, model, every, seed, source)
-    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    with open(target, 'wb') as handle:
-        np.savez_compressed(handle, **out)
+    out = add_frame_critic(read_entries(source), model, every, seed, source)
+    write_entries(target, out)
     return out
 
 

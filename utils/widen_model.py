@@ -26,6 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from utils.npz_entries import read_entries, write_entries  # noqa: E402
+
 SNAPSHOT_MODEL = 'updater/model:{}/'
 SNAPSHOT_OPTIMIZER = 'updater/optimizer:{}/'
 SNAPSHOT_AVERAGE = 'extensions/generator_average/average/'
@@ -174,16 +176,13 @@ def widen_file(source, target, factor=2, noise=0.05, seed=0):
     """Read source (snapshot or one network's .npz), write the widened one to target."""
     if not os.path.isfile(source):
         raise WidenError(f'{source}: file not found')
-    with np.load(source) as npz:
-        stored = {k: npz[k] for k in npz.files}
+    stored = read_entries(source)
     rng = np.random.RandomState(seed)
     if any(k.startswith(SNAPSHOT_MODEL.format('gen')) for k in stored):
         wide = widen_snapshot(stored, factor, noise, rng)
     else:
         wide = widen_network(stored, network_kind(stored, source), factor, noise, rng)
-    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    with open(target, 'wb') as out:
-        np.savez_compressed(out, **wide)
+    write_entries(target, wide)
     return wide
 
 
