@@ -219,6 +219,10 @@ def _check_whole(config, source):
     if config.model.iterations == 0 and config.model.epochs == 0:
         raise ConfigError(f'{source} [MODEL] iterations = 0 and epochs = 0:'
                           ' expected a training length (iterations or epochs > 0)')
+    model = config.model
+    if model.frame_critic_every > model.n_frames:
+        raise ConfigError(f'{source} [MODEL] frame_critic_every = {model.frame_critic_every}:'
+                          f' expected at most n_frames ({model.n_frames}), or 0 for none')
     saving = config.saving
     if saving.quality_interval and not os.path.isfile(saving.feature_net):
         raise ConfigError(f'{source} [SAVING] feature_net = {saving.feature_net!r}: file not'

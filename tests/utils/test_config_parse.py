@@ -71,6 +71,8 @@ def test_missing_keys_take_defaults(tmp_path):
     ('DATA', 'workers', '-1', '>= 0'),
     ('SAVING', 'out_dir', "''", 'a non-empty string'),
     ('MODEL', 'upsample', "'bilinear'", 'one of deconv, resize'),
+    ('MODEL', 'frame_critic_every', '-1', '>= 0'),
+    ('MODEL', 'frame_critic_every', '33', 'at most n_frames (32)'),
 ])
 def test_bad_value_names_file_section_key_value(tmp_path, section, key, value, expected):
     path = write_ini(tmp_path / 'bad.ini', {section: {key: value}})
