@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import chainer
 
+from computations.run_control import resume
 from computations.trainer import build_trainer
 from datastream.framereader import FrameReader, make_iterator
 from nn.DCGAN import build_networks
@@ -72,7 +73,7 @@ def test_resume_continues_the_same_run(shapes_dir, tmp_path, workers, frame_ever
     parts = str(tmp_path / 'parts')
     trainer_for(parts, 2).run()
     second = trainer_for(parts, 5)
-    chainer.serializers.load_npz(os.path.join(parts, 'snapshot_iter_2'), second)
+    assert resume(second, parts, 'latest') == os.path.join(parts, 'snapshot_iter_2')
     second.run()
     assert logged_losses(parts) == logged_losses(whole)
 
