@@ -1,4 +1,4 @@
-"""When a run stops and where it resumes: the run length, interrupts, snapshot lookup.
+"""When a run stops and where it resumes: the run length, interrupts, snapshot lookup and loading.
 
 Ctrl-C or SIGTERM is latched between two iterations (on every rank alike), so the
 snapshot written then is the state a resumed run continues from exactly.
