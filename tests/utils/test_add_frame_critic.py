@@ -4,11 +4,7 @@ import pytest
 
 from tests.test_main_train import run
 from utils.add_frame_critic import CRITIC, CRITIC_OPTIMIZER, main
-
-
-def _load(path):
-    with np.load(path) as npz:
-        return {k: npz[k] for k in npz.files}
+from utils.npz_entries import read_entries as _load
 
 
 def test_snapshot_with_a_frame_critic_resumes_the_run(tmp_path, tiny_ini):
