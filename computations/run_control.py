@@ -9,8 +9,9 @@ import re
 import signal
 
 import chainer
-import numpy as np
 from chainer import training
+
+from utils.npz_entries import read_entries
 
 
 class RunLength:
@@ -100,12 +101,9 @@ def _own_state(trainer):
 def _merged_state(path, trainer):
     """The snapshot's entries over this trainer's own ones, and the training state
     (networks, optimizers, iterator) the snapshot lacks."""
-    own = _own_state(trainer)
-    with np.load(path, allow_pickle=True) as stored:
-        merged = {**own, **{k: stored[k] for k in stored.files}}
-        missing = sorted(k for k in own if k.startswith('updater/')
-                         and k not in stored.files)
-    return merged, missing
+    own, stored = _own_state(trainer), read_entries(path)
+    missing = sorted(k for k in own if k.startswith('updater/') and k not in stored)
+    return {**own, **stored}, missing
 
 
 def resume(trainer, out_dir, resume_from):

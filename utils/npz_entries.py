@@ -5,8 +5,9 @@ import numpy as np
 
 
 def read_entries(path):
-    """{entry name: array} of the .npz file at path."""
-    with np.load(path) as npz:
+    """{entry name: array} of the .npz file at path, read as chainer's load_npz reads
+    snapshots (a None it saved is an object array)."""
+    with np.load(path, allow_pickle=True) as npz:
         return {k: npz[k] for k in npz.files}
 
 
