@@ -11,17 +11,19 @@ from utils import chainer_compat  # noqa: F401  (before chainer: new-stack fixes
 import chainer  # noqa: E402
 import numpy as np
 
-from computations.distributed import (DistributedError, batch_normalization,  # noqa: E402
-                                      create_world, shard)
-from computations.run_control import SnapshotMismatch, resume  # noqa: E402
+from computations.distributed import batch_normalization, create_world, shard  # noqa: E402
+from computations.run_control import check_run_folder, resume  # noqa: E402
 from computations.trainer import build_trainer  # noqa: E402
-from datastream.framereader import DataError, FrameReader, make_iterator
-from datastream.moving_shapes import ensure_dataset
-from nn import fast_cpu
-from nn.DCGAN import build_networks
-from utils.config_parse import ConfigError, load_config, write_config
-from utils.devices import DeviceError, device_for
-from utils.report_stream import open_report_stream
+from datastream.framereader import FrameReader, make_iterator  # noqa: E402
+from datastream.moving_shapes import ensure_dataset  # noqa: E402
+from nn import fast_cpu  # noqa: E402
+from nn.DCGAN import build_networks  # noqa: E402
+from utils.cli import run  # noqa: E402
+from utils.config_parse import load_config, write_config  # noqa: E402
+from utils.devices import device_for  # noqa: E402
+from utils.memory import describe_size, require_memory, training_bytes  # noqa: E402
+from utils.report_stream import open_report_stream  # noqa: E402
+from utils.safe_files import ensure_output_dir  # noqa: E402
 
 
 def parse_args(argv):
@@ -81,8 +83,19 @@ def build_models(model, device, world):
     return gen, critic
 
 
+def check_before_work(config):
+    """Everything that would fail later, checked before the dataset or a network is made."""
+    saving, model = config.saving, config.model
+    ensure_output_dir(saving.out_dir, '[SAVING] out_dir =')
+    check_run_folder(saving.out_dir, saving.resume)
+    if model.use_gpu < 0:
+        require_memory(training_bytes(model), f'[MODEL] batch_size {model.batch_size} videos'
+                       f' of {describe_size(model)}')
+
+
 def train(config, config_path):
     world = create_world(config.scale.communicator)
+    check_before_work(config)
     dataset = prepare_data(config, world)
     gpu = config.model.use_gpu
     device = device_for(world.intra_rank if world.comm is not None and gpu >= 0 else gpu)
@@ -91,7 +104,6 @@ def train(config, config_path):
         print_header(config, config_path, len(dataset), device, world)
     gen, critic = build_models(config.model, device, world)
     out_dir = config.saving.out_dir
-    os.makedirs(out_dir, exist_ok=True)
     iterator = make_iterator(shard(dataset, world, config.model.seed), config.model.batch_size,
                              config.data.workers, config.model.seed)
     log_file = config.saving.log_file if world.is_root else ''
@@ -105,7 +117,7 @@ def train(config, config_path):
             write_config(config, os.path.join(out_dir, 'setup.ini'))
         run_length.install_handlers()
         try:
-            trainer.run()
+            trainer.run(show_loop_exception_msg=False)
         finally:
             iterator.finalize()
     if world.is_root:
@@ -116,22 +128,22 @@ def print_outputs(out_dir, iteration, averaged=False):
     gen = f'gen_avg_iter_{iteration}.npz' if averaged else f'gen_iter_{iteration}.npz'
     print(f'\nstopped at iteration {iteration}. In {out_dir}:')
     print(f'  sample gifs   {os.path.join(out_dir, "samples")}/iter_*.gif')
-    print(f'  loss plots    {os.path.join(out_dir, "loss.png")}, wdist.png; log: log')
+    log = '; log: log' if os.path.isfile(os.path.join(out_dir, 'log')) else ''
+    print(f'  loss plots    {os.path.join(out_dir, "loss.png")}, wdist.png{log}')
     print(f'  snapshots     snapshot_iter_{iteration} (resume), gen_iter_{iteration}.npz,'
           f' dis_iter_{iteration}.npz' + f', {gen}' * averaged)
     print(f'  generate:     python utils/generate.py --model {out_dir}/{gen}')
 
 
-def main(argv=None):
+def _main(argv):
     args = parse_args(argv)
-    try:
-        config = load_config(args.config, args.set)
-        train(config, args.config)
-    except (ConfigError, DataError, DeviceError, DistributedError, FileNotFoundError,
-            SnapshotMismatch) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    config = load_config(args.config, args.set)
+    train(config, args.config)
     return 0
+
+
+def main(argv=None):
+    return run(_main, argv)
 
 
 if __name__ == '__main__':

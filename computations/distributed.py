@@ -11,13 +11,14 @@ rank 0's snapshot resumes every rank. Only rank 0 writes logs, gifs, snapshots.
 from dataclasses import dataclass
 
 import chainer.links as L
+from utils.errors import UserError
 
 CPU_COMMUNICATORS = ('naive', 'flat')
 COMMUNICATORS = CPU_COMMUNICATORS + ('hierarchical', 'two_dimensional', 'single_node',
                                      'non_cuda_aware', 'pure_nccl')
 
 
-class DistributedError(RuntimeError):
+class DistributedError(UserError):
     """MPI or ChainerMN cannot serve the requested [SCALE] settings."""
 
 

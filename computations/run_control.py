@@ -7,11 +7,14 @@ import glob
 import os
 import re
 import signal
+import sys
+import zipfile
 
 import chainer
 from chainer import training
 
 from utils.npz_entries import read_entries
+from utils.errors import UserError
 
 
 class RunLength:
@@ -65,22 +68,57 @@ def latch_interrupt(run_length, world):
     return latch
 
 
-def latest_snapshot(out_dir):
-    """Path of the newest snapshot_iter_N in out_dir, or None."""
+def snapshots(out_dir):
+    """[(iteration, path)] of the snapshot_iter_N files in out_dir, newest first."""
     found = []
-    for path in glob.glob(os.path.join(out_dir, 'snapshot_iter_*')):
+    for path in glob.glob(os.path.join(glob.escape(out_dir), 'snapshot_iter_*')):
         match = re.fullmatch(r'snapshot_iter_(\d+)', os.path.basename(path))
         if match:
             found.append((int(match.group(1)), path))
-    return max(found)[1] if found else None
+    return sorted(found, reverse=True)
 
 
-class SnapshotMismatch(ValueError):
-    """A snapshot made by networks other than this config's."""
+def latest_snapshot(out_dir):
+    """Path of the newest snapshot_iter_N in out_dir, or None."""
+    found = snapshots(out_dir)
+    return found[0][1] if found else None
+
+
+class SnapshotMismatch(UserError):
+    """A snapshot that cannot continue this config's run."""
+
+
+class RunFolderInUse(UserError):
+    """A run folder that holds another run, which this run would mix with."""
 
 
 MISMATCH_HINT = ('resume with the setup.ini the run was made with (utils/widen_model.py and'
                  " utils/add_frame_critic.py change a snapshot's ch and frame critic)")
+RUN_FILE = re.compile(r'(snapshot_iter_\d+|\w+_iter_\d+\.npz)')
+
+
+def check_run_folder(out_dir, resume_from):
+    """Refuse a start that would mix two runs in out_dir: starting fresh where
+    another run's files are, or resuming a snapshot that is not the folder's newest."""
+    if not os.path.isdir(out_dir):
+        return
+    found = snapshots(out_dir)
+    others = sorted(n for n in os.listdir(out_dir) if RUN_FILE.fullmatch(n))
+    where = f'[SAVING] out_dir = {out_dir!r}'
+    if resume_from == 'latest' and found:
+        return
+    if resume_from not in ('none', 'latest'):
+        newest = found[0][1] if found else None
+        if newest is None or (os.path.exists(resume_from)
+                              and os.path.samefile(newest, resume_from)):
+            return
+        raise RunFolderInUse(f'{where} holds snapshots up to {os.path.basename(newest)};'
+                             f' resuming {resume_from!r} there would mix two runs: resume into'
+                             ' an empty out_dir, or move the newer snapshots away')
+    if others:
+        raise RunFolderInUse(f'{where} holds another run ({others[-1]}, {len(others)} run files'
+                             f'); resume = {resume_from} would start a new run over it: choose'
+                             ' an empty out_dir, move that run away, or resume = latest')
 
 
 def _own_state(trainer):
@@ -98,32 +136,65 @@ def _own_state(trainer):
     return own.target
 
 
-def _merged_state(path, trainer):
-    """The snapshot's entries over this trainer's own ones, and the training state
-    (networks, optimizers, iterator) the snapshot lacks."""
-    own, stored = _own_state(trainer), read_entries(path)
-    missing = sorted(k for k in own if k.startswith('updater/') and k not in stored)
-    return {**own, **stored}, missing
+def _readable(path):
+    """The snapshot's entries, or None when the file is damaged."""
+    try:
+        return read_entries(path)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _pick_snapshot(out_dir, resume_from):
+    """(path, entries) of the snapshot to resume: the named one, or the newest
+    undamaged one in out_dir (saying which were skipped); (None, None) for none."""
+    if resume_from == 'none':
+        return None, None
+    if resume_from != 'latest':
+        if not os.path.isfile(resume_from):
+            raise SnapshotMismatch(f'[SAVING] resume = {resume_from!r}: snapshot file not found')
+        entries = _readable(resume_from)
+        if entries is None:
+            raise SnapshotMismatch(f'[SAVING] resume = {resume_from!r}: not a readable snapshot'
+                                   ' (damaged or not an .npz file)')
+        return resume_from, entries
+    found = snapshots(out_dir)
+    for _, path in found:
+        entries = _readable(path)
+        if entries is not None:
+            return path, entries
+        print(f'warning: snapshot {path} is damaged; trying the one before it', file=sys.stderr)
+    if found:
+        raise SnapshotMismatch(f'[SAVING] out_dir = {out_dir!r}: every snapshot there is damaged'
+                               f' ({len(found)} tried); move them away to start a new run')
+    return None, None
+
+
+def _check_dataset_size(path, stored, trainer):
+    order = stored.get('updater/iterator:main/order')
+    dataset = trainer.updater.get_iterator('main').dataset
+    if order is not None and order.ndim == 1 and len(order) != len(dataset):
+        raise SnapshotMismatch(f'{path}: the run was trained on {len(order)} clips and the'
+                               f' dataset now has {len(dataset)} ([DATA] root_dir / index_dir'
+                               ' changed?); resume needs the same clips, or start a new run'
+                               ' in another out_dir')
 
 
 def resume(trainer, out_dir, resume_from):
     """Load the snapshot named by [SAVING] resume; return its path or None. The
     training state must match the config; extensions added since (say, a
     quality_interval turned on) start fresh."""
-    if resume_from == 'none':
-        return None
-    path = latest_snapshot(out_dir) if resume_from == 'latest' else resume_from
+    path, stored = _pick_snapshot(out_dir, resume_from)
     if path is None:
         return None
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'[SAVING] resume = {resume_from!r}: snapshot file not found')
-    merged, missing = _merged_state(path, trainer)
+    _check_dataset_size(path, stored, trainer)
+    own = _own_state(trainer)
+    missing = sorted(k for k in own if k.startswith('updater/') and k not in stored)
     if missing:
         more = f' and {len(missing) - 1} more' if len(missing) > 1 else ''
         raise SnapshotMismatch(f'{path}: has no {missing[0]}{more}, which the networks of'
                                f' this config need; {MISMATCH_HINT}')
     try:
-        chainer.serializers.NpzDeserializer(merged).load(trainer)
+        chainer.serializers.NpzDeserializer({**own, **stored}).load(trainer)
     except ValueError as err:
         raise SnapshotMismatch(f'{path}: does not fit the networks of this config ({err});'
                                f' {MISMATCH_HINT}') from None

@@ -10,6 +10,7 @@ import os
 from chainer import training
 
 from utils.config_parse import format_config
+from utils.safe_files import write_text
 
 STYLE = ('body{font-family:sans-serif;margin:2em;max-width:70em}'
          'table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}'
@@ -60,9 +61,7 @@ def render(out_dir, config, log):
 
 def write(out_dir, config, log):
     path = os.path.join(out_dir, 'index.html')
-    with open(path + '.tmp', 'w', encoding='utf-8') as page:
-        page.write(render(out_dir, config, log))
-    os.replace(path + '.tmp', path)
+    write_text(path, render(out_dir, config, log))
     return path
 
 

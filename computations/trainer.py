@@ -1,7 +1,8 @@
 """The Chainer Trainer of a run: optimizers, updater, reports, plots, gifs, snapshots.
 
 Snapshots, model files and sample gifs are written every interval and once
-more when the run ends or is interrupted (computations/run_control.py).
+more when the run ends or is interrupted (computations/run_control.py); a
+non-finite weight stops the run before a snapshot is written.
 """
 import os
 
@@ -16,8 +17,9 @@ from computations.quality import quality_metric
 from computations.run_control import EveryOrLast, RunLength, latch_interrupt
 from computations.run_page import run_page
 from computations.sampling import generate_videos
-from computations.updater import WGANGPUpdater
+from computations.updater import Diverged, WGANGPUpdater
 from datastream.framereader import clip_converter
+from utils.safe_files import atomic_path
 from utils.video_io import save_gif, tile_grid
 
 REPORT_KEYS = ['epoch', 'iteration', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
@@ -43,10 +45,24 @@ def network_file(name, network_at):
     @training.make_extension()
     def write_network(trainer):
         iteration = trainer.updater.iteration
-        path = os.path.join(trainer.out, f'{name}_iter_{iteration}.npz')
-        chainer.serializers.save_npz(path + '.part', network_at(iteration))
-        os.replace(path + '.part', path)
+        with atomic_path(os.path.join(trainer.out, f'{name}_iter_{iteration}.npz')) as partial:
+            chainer.serializers.save_npz(partial, network_at(iteration))
     return write_network
+
+
+def finite_weights(networks):
+    """Extension raising Diverged when a weight of any {name: link} is not finite;
+    it runs just before the snapshots, so no non-finite snapshot is ever written."""
+    @training.make_extension(priority=training.extension.PRIORITY_WRITER + 1)
+    def check_weights(trainer):
+        for name, link in networks.items():
+            for path, param in link.namedparams():
+                if param.array is not None and not link.xp.isfinite(param.array).all():
+                    raise Diverged(f'training diverged at iteration {trainer.updater.iteration}:'
+                                   f' {name} weight {path} is not finite; no snapshot of it was'
+                                   ' written. Resume the last snapshot with a lower'
+                                   ' [ADAM] learning_rate')
+    return check_weights
 
 
 def make_optimizer(model, adam, alpha=None):
@@ -59,7 +75,10 @@ def make_optimizer(model, adam, alpha=None):
 
 def _add_reports(trainer, saving, report_out, run_length):
     disp = (saving.disp_interval, 'iteration')
-    trainer.extend(extensions.LogReport(trigger=disp))
+
+    def skipped_so_far(result):
+        result['data/skipped'] = trainer.updater.skipped_clips
+    trainer.extend(extensions.LogReport(trigger=disp, postprocess=skipped_so_far))
     keys = REPORT_KEYS[:-1] + ['quality/fd'] * bool(saving.quality_interval) + REPORT_KEYS[-1:]
     trainer.extend(extensions.PrintReport(keys, out=report_out), trigger=disp)
     trainer.extend(extensions.ProgressBar(training_length=run_length.length,
@@ -75,6 +94,8 @@ def _add_snapshots(trainer, networks, saving, run_length):
     """The trainer snapshot and, beside it, NAME_iter_N.npz for each
     {NAME: function(iteration) -> link}."""
     every = EveryOrLast(saving.snap_interval, run_length)
+    trainer.extend(finite_weights({'generator': trainer.updater.gen,
+                                   'critic': trainer.updater.critic}), trigger=every)
     trainer.extend(extensions.snapshot(filename=SNAPSHOT_PATTERN, n_retains=3), trigger=every)
     for name, network_at in networks.items():
         trainer.extend(network_file(name, network_at), name=f'{name}_file', trigger=every)

@@ -11,12 +11,18 @@ import chainer
 import chainer.functions as F
 from chainer import training
 
+from utils.errors import UserError
 from utils.random_state import serialize_random_state
+
+
+class Diverged(UserError):
+    """Training produced a non-finite loss or weight."""
 
 
 class WGANGPUpdater(training.StandardUpdater):
     """Iterator 'main' yields (clip, n_skipped) examples; optimizers are
-    'gen' and 'critic'."""
+    'gen' and 'critic'. A non-finite loss stops training (Diverged) before it
+    changes any weight; skipped_clips counts the unreadable clips skipped so far."""
 
     def __init__(self, iterator, optimizers, critic_iter=5, penalty_coeff=10.0,
                  seed=0, device=None, converter=None, rank=0, size=1):
@@ -88,9 +94,21 @@ class WGANGPUpdater(training.StandardUpdater):
         gen_opt = self.get_optimizer('gen')
         iterator = self.get_iterator('main')
         for _ in range(self.critic_iter):
-            critic_opt.update(self.critic_loss, self._real_batch(iterator))
-        gen_opt.update(self.generator_loss, iterator.batch_size)
-        chainer.report({'data/skipped': self.skipped_clips})
+            critic_opt.update(self._checked(self.critic_loss, 'critic'),
+                              self._real_batch(iterator))
+        gen_opt.update(self._checked(self.generator_loss, 'generator'), iterator.batch_size)
+
+    def _checked(self, loss_of, name):
+        """loss_of, raising Diverged before any update by a non-finite loss."""
+        def checked_loss(*args):
+            loss = loss_of(*args)
+            value = float(loss.array)
+            if not np.isfinite(value):
+                raise Diverged(f'training diverged at iteration {self.iteration + 1}: the {name}'
+                               f' loss is {value}; no snapshot of it was written. Resume the'
+                               ' last snapshot with a lower [ADAM] learning_rate')
+            return loss
+        return checked_loss
 
     def serialize(self, serializer):
         super().serialize(serializer)

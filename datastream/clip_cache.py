@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+from utils.safe_files import atomic_path
+
 CACHE_DIR = '.videogan_cache'
 
 
@@ -33,9 +35,11 @@ class ClipCache:
     def open_or_build(cls, reader, root_dir):
         shape = (len(reader.paths), 3, reader.n_frames, reader.frame_size, reader.frame_size)
         base = os.path.join(root_dir, CACHE_DIR, fingerprint(reader.paths, shape))
-        if not os.path.isfile(base + '.readable.npy'):
+        readable = _load_valid(base, shape)
+        if readable is None:
             build(reader, base, shape)
-        return cls(base + '.u8', np.load(base + '.readable.npy'), shape)
+            readable = np.load(base + '.readable.npy')
+        return cls(base + '.u8', readable, shape)
 
     def clip(self, i):
         if not self.readable[i]:
@@ -43,6 +47,23 @@ class ClipCache:
         if self._array is None:
             self._array = np.memmap(self.data_path, np.uint8, 'r', shape=self.shape)
         return np.array(self._array[i])
+
+
+def _load_valid(base, shape):
+    """The readable flags of a complete, undamaged cache at base, else None (a
+    damaged cache is reported and rebuilt)."""
+    if not os.path.isfile(base + '.readable.npy'):
+        return None
+    try:
+        readable = np.load(base + '.readable.npy')
+        intact = (readable.shape == shape[:1] and readable.dtype == bool
+                  and os.path.getsize(base + '.u8') == int(np.prod(shape)))
+    except (OSError, ValueError, EOFError):
+        intact = False
+    if not intact:
+        print(f'warning: the clip cache {base}.u8 is damaged; rebuilding it', file=sys.stderr)
+        return None
+    return readable
 
 
 def build(reader, base, shape):
@@ -59,5 +80,5 @@ def build(reader, base, shape):
             readable[i] = True
     array.flush()
     del array
-    np.save(base + '.readable.tmp.npy', readable)
-    os.replace(base + '.readable.tmp.npy', base + '.readable.npy')
+    with atomic_path(base + '.readable.npy') as partial:
+        np.save(partial, readable)

@@ -1,13 +1,16 @@
 """Download clips of the YouTube Bounding Boxes dataset.
 
     python datastream/download_plain.py yt_bb_detection_validation.csv.gz --out yt \\
-        [--classes 0,dog] [--present-only] [--limit 100] [--min-seconds 2] [--workers 4]
+        [--classes 0,dog] [--present-only] [--limit 100] [--min-seconds 2] [--workers 4] \\
+        [--frame-size 64] [--timeout 60]
 
-Each video is downloaded once (low resolution), every clip of it is cut to
+Each video is downloaded once (the smallest stream at least --frame-size pixels
+high, no audio needed) and checked to decode, every clip of it is cut to
 OUT/videos/<class_id>/<clip>.mp4 and appended to OUT/job-list.txt the moment it
 is complete, and the full video is removed. Rerun to resume: finished clips are
 skipped. Videos that cannot be had are recorded in OUT/failures.csv and skipped;
-network errors are retried with backoff. Next: datastream/split_video.py.
+network errors and timeouts (--timeout s without an answer) are retried with
+backoff. Next: datastream/split_video.py.
 """
 import argparse
 import csv
@@ -18,13 +21,17 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from datastream.backends import Transient, Unavailable, get_backend  # noqa: E402
-from datastream.video_cut import VideoError, cut_clips  # noqa: E402
+from datastream.backends import (DEFAULT_FRAME_SIZE, NETWORK_TIMEOUT,  # noqa: E402
+                                 Transient, Unavailable, get_backend)
+from datastream.video_cut import VideoError, cut_clips, open_video  # noqa: E402
 from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,  # noqa: E402
-                                   clips_from_rows, fetch_csv, read_rows)
+                                   clips_from_rows, fetch_csv, read_rows, utf8_lines)
+from utils.cli import run  # noqa: E402
+from utils.safe_files import ensure_output_dir  # noqa: E402
 
 RETRIED_REASONS = {'network', 'unreadable-download'}
 
@@ -37,8 +44,9 @@ class JobList:
         self.lock = threading.Lock()
         self.done = set()
         if os.path.isfile(self.path):
-            with open(self.path, encoding='utf-8') as lines:
-                self.done = {line.strip() for line in lines if line.strip()}
+            with open(self.path, 'rb') as lines:
+                self.done = {line.strip() for line in utf8_lines(lines, self.path)
+                             if line.strip()}
 
     def add(self, relative):
         with self.lock, open(self.path, 'a', encoding='utf-8') as out:
@@ -56,8 +64,8 @@ class Failures:
         self.lock = threading.Lock()
         self.permanent = set()
         if os.path.isfile(self.path):
-            with open(self.path, encoding='utf-8', newline='') as rows:
-                self.permanent = {row[0] for row in csv.reader(rows)
+            with open(self.path, 'rb') as rows:
+                self.permanent = {row[0] for row in csv.reader(utf8_lines(rows, self.path))
                                   if len(row) >= 2 and row[1] not in RETRIED_REASONS}
 
     def add(self, youtube_id, reason, message):
@@ -71,13 +79,34 @@ def clip_path(clip):
 
 
 def download_with_retry(backend, youtube_id, dest, retries, backoff):
+    """backend(youtube_id, dest), retried on Transient errors and timeouts."""
     for attempt in range(retries + 1):
         try:
             return backend(youtube_id, dest)
-        except Transient:
+        except (Transient, TimeoutError) as err:
             if attempt == retries:
-                raise
+                if isinstance(err, Transient):
+                    raise
+                raise Transient(f'{youtube_id}: no answer within the timeout') from err
             time.sleep(backoff * 2 ** attempt)
+
+
+def check_decodes(youtube_id, path):
+    """Unavailable('undecodable') unless OpenCV opens the video and decodes a frame."""
+    name = os.path.basename(path or '')
+    try:
+        capture, _ = open_video(path or '')
+    except VideoError:
+        raise Unavailable('undecodable', f'{youtube_id}: the downloaded {name} is not a'
+                          ' video OpenCV can open (empty, cut short or an unknown'
+                          ' container)') from None
+    try:
+        decoded, _ = capture.read()
+    finally:
+        capture.release()
+    if not decoded:
+        raise Unavailable('undecodable', f'{youtube_id}: OpenCV opens the downloaded {name}'
+                          ' but decodes no frame (a codec this OpenCV build lacks?)')
 
 
 def process_video(youtube_id, clips, out, backend, jobs, args):
@@ -90,6 +119,7 @@ def process_video(youtube_id, clips, out, backend, jobs, args):
     os.makedirs(os.path.join(out, '.downloads'), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=os.path.join(out, '.downloads')) as tmp:
         source = download_with_retry(backend, youtube_id, tmp, args.retries, args.backoff)
+        check_decodes(youtube_id, source)
         cuts = [(os.path.join(out, clip_path(c)), c.start_ms, c.stop_ms) for c in todo]
         written = cut_clips(source, cuts,
                             on_done=lambda dst, _: jobs.add(os.path.relpath(dst, out)))
@@ -120,11 +150,15 @@ def download_all(videos, out, backend, args):
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         futures = [pool.submit(run_video, v, c, out, backend, jobs, failures, args)
                    for v, c in todo.items()]
-        for done, future in enumerate(futures, start=1):
-            total += future.result()
-            print(f'\rvideos {done}/{len(futures)}: {total["written"]} clips written,'
-                  f' {total["skipped"]} already done, {failed(total)} failed',
-                  end='', file=sys.stderr, flush=True)
+        try:
+            for done, future in enumerate(futures, start=1):
+                total += future.result()
+                print(f'\rvideos {done}/{len(futures)}: {total["written"]} clips written,'
+                      f' {total["skipped"]} already done, {failed(total)} failed',
+                      end='', file=sys.stderr, flush=True)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # start no further video
+            raise
     print(file=sys.stderr)
     return total
 
@@ -154,35 +188,47 @@ def parse_args(argv):
     parser.add_argument('--backend', choices=['pytubefix', 'yt-dlp'], default='pytubefix')
     parser.add_argument('--retries', type=int, default=3, help='retries of network errors')
     parser.add_argument('--backoff', type=float, default=2.0, help='first retry delay, s')
+    parser.add_argument('--frame-size', type=int, default=DEFAULT_FRAME_SIZE,
+                        help='smallest video height wanted, px (the training frame size)')
+    parser.add_argument('--timeout', type=float, default=NETWORK_TIMEOUT,
+                        help='seconds without an answer before a network call is retried')
     args = parser.parse_args(argv)
-    for name in ('limit', 'workers', 'retries'):
-        low = 1 if name == 'workers' else 0
+    for name in ('limit', 'workers', 'retries', 'frame_size'):
+        low = 1 if name in ('workers', 'frame_size') else 0
         if getattr(args, name) < low:
-            parser.error(f'--{name} {getattr(args, name)}: expected a value >= {low}')
+            parser.error(f'--{name.replace("_", "-")} {getattr(args, name)}:'
+                         f' expected a value >= {low}')
+    if not args.timeout > 0:
+        parser.error(f'--timeout {args.timeout}: expected a number of seconds > 0')
     if not args.csv and not args.fetch_csv:
         parser.error('give an annotation CSV or --fetch-csv NAME')
     return args
 
 
-def main(argv=None, backend=None):
+def _main(argv=None, backend=None):
     args = parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    try:
-        path = args.csv or fetch_csv(args.fetch_csv,
-                                     os.path.join(args.out, args.fetch_csv + '.csv.gz'))
-        if not os.path.isfile(path):
-            raise AnnotationError(f'{path}: annotation file not found')
-        classes = {c.strip() for c in args.classes.split(',') if c.strip()}
-        clips = clips_from_rows(read_rows(path), classes, args.present_only, args.min_seconds)
-    except (AnnotationError, OSError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    ensure_output_dir(args.out, '--out')
+    if backend is None:
+        backend = partial(get_backend(args.backend), frame_size=args.frame_size,
+                          timeout=args.timeout)
+    path = args.csv or fetch_csv(args.fetch_csv,
+                                 os.path.join(args.out, args.fetch_csv + '.csv.gz'),
+                                 timeout=args.timeout)
+    if not os.path.isfile(path):
+        raise AnnotationError(f'{path}: annotation file not found')
+    classes = {c.strip() for c in args.classes.split(',') if c.strip()}
+    clips = clips_from_rows(read_rows(path), classes, args.present_only, args.min_seconds)
     videos = clips_by_video(clips, args.limit)
     print(f'{sum(map(len, videos.values()))} clips in {len(videos)} videos from {path}',
           file=sys.stderr)
-    total = download_all(videos, args.out, backend or get_backend(args.backend), args)
+    total = download_all(videos, args.out, backend, args)
     print(summary(total))
     return 0
+
+
+def main(argv=None, backend=None):
+    """Exit code of the downloader; `backend` replaces the real one (tests)."""
+    return run(partial(_main, backend=backend), argv)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,9 @@
 A clip is either one image with its frames stacked vertically (the seed's
 format: any width, height = width x frames) or a video file read with OpenCV.
 The index lists clip files or folders of clips (every clip inside counts),
-relative to root_dir or absolute; blank lines and `#` comments are ignored.
+relative to root_dir or absolute, one per line; blank lines and lines that
+start with `#` are ignored. Damaged clips (truncated, or an image whose height
+is not a multiple of its width) are unreadable.
 Examples are uint8 (3, T, H, W); clip_converter scales batches to float32 by
 x / 127.5 - 1 on the training device. An unreadable clip is skipped with a
 warning and replaced by the next readable one.
@@ -17,6 +19,7 @@ import numpy as np
 import chainer
 
 from datastream.clip_cache import ClipCache
+from utils.errors import UserError
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -26,7 +29,7 @@ class ClipError(Exception):
     """A clip file that cannot be read as a clip."""
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """An index that cannot serve as a training set."""
 
 
@@ -36,33 +39,63 @@ def read_index(root_dir, index_file):
     if not os.path.isfile(index_path):
         raise DataError(f'index file {index_path} not found ([DATA] root_dir / index_dir)')
     paths = []
-    with open(index_path, encoding='utf-8') as lines:
-        for line in lines:
-            entry = line.split('#', 1)[0].strip()
-            if entry:
-                paths.extend(_expand(os.path.join(root_dir, entry)))
+    for entry in _index_entries(index_path):
+        paths.extend(_expand(os.path.join(root_dir, entry)))
     if not paths:
         raise DataError(f'index file {index_path} lists no clips')
     return paths
 
 
+def _index_entries(index_path):
+    """The entries of an index: one per line, blank lines and lines starting with
+    '#' skipped (a '#' inside a name is part of it)."""
+    try:
+        with open(index_path, encoding='utf-8-sig') as lines:
+            stripped = [line.strip() for line in lines]
+    except UnicodeDecodeError as err:
+        raise DataError(f'index file {index_path}: not UTF-8 text (byte {err.start})') from None
+    except OSError as err:
+        raise DataError(f'index file {index_path}: cannot read it ({err.strerror})') from None
+    return [line for line in stripped if line and not line.startswith('#')]
+
+
 def _expand(path):
+    """[path] for a clip file; the clips in a folder (hidden files skipped)."""
     if not os.path.isdir(path):
         return [path]
-    names = sorted(n for n in os.listdir(path) if n.lower().endswith(IMAGE_EXTS + VIDEO_EXTS))
+    try:
+        listed = os.listdir(path)
+    except OSError as err:
+        raise DataError(f'clip folder {path}: cannot list it ({err.strerror})') from None
+    names = sorted(n for n in listed
+                   if not n.startswith('.') and n.lower().endswith(IMAGE_EXTS + VIDEO_EXTS))
     return [os.path.join(path, n) for n in names]
+
+
+def _decode_complete_image(path):
+    """BGR image of a whole image file; ClipError when it is unreadable or cut short
+    (a truncated JPEG decodes with flat grey where its data ends)."""
+    with open(path, 'rb') as image_file:
+        data = image_file.read()
+    lower = path.lower()
+    if lower.endswith(('.jpg', '.jpeg')) and data.rfind(b'\xff\xd9') < data.rfind(b'\xff\xda'):
+        raise ClipError('truncated JPEG (no end of image after its last scan)')
+    if lower.endswith('.png') and b'IEND' not in data[-16:]:
+        raise ClipError('truncated PNG (no IEND chunk at its end)')
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ClipError('not a readable image')
+    return image
 
 
 def _read_stacked_image(path, frame_size):
     """(T, S, S, 3) uint8 RGB frames from one vertically stacked image."""
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ClipError('not a readable image')
+    image = _decode_complete_image(path)
     height, width = image.shape[:2]
+    if height % width:
+        raise ClipError(f'image is {width}x{height}: expected square frames stacked'
+                        ' vertically (height a multiple of width)')
     frames = height // width
-    if frames < 1:
-        raise ClipError(f'image is {width}x{height}: expected frames stacked vertically')
-    image = image[:frames * width]
     image = cv2.resize(image, (frame_size, frame_size * frames), interpolation=cv2.INTER_AREA)
     image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image.reshape(frames, frame_size, frame_size, 3)

@@ -11,7 +11,10 @@ import os
 import cv2
 import numpy as np
 
+from utils.safe_files import OutputError, atomic_path, claim_folder, owns, write_text
+
 KINDS = ('circle', 'square', 'triangle')
+MARKER = '.videogan-builtin'  # marks a folder as a built-in dataset (utils/safe_files.py)
 PALETTE = {'red': (230, 40, 40), 'green': (40, 210, 60), 'blue': (40, 80, 240),
            'yellow': (245, 220, 40), 'magenta': (220, 50, 220), 'white': (245, 245, 245)}
 
@@ -71,14 +74,18 @@ def render_clip(rng, n_frames=32, size=64):
 
 
 def write_stacked_jpeg(path, frames, quality=95):
-    """Save (T, H, W, 3) RGB frames as one JPEG, frames stacked vertically."""
+    """Save (T, H, W, 3) RGB frames as one JPEG, frames stacked vertically (atomically)."""
     stacked = frames.reshape(-1, frames.shape[2], 3)[..., ::-1]
-    if not cv2.imwrite(path, np.ascontiguousarray(stacked), [cv2.IMWRITE_JPEG_QUALITY, quality]):
-        raise OSError(f'could not write {path}')
+    with atomic_path(path) as partial:
+        if not cv2.imwrite(partial, np.ascontiguousarray(stacked),
+                           [cv2.IMWRITE_JPEG_QUALITY, quality]):
+            raise OSError(f'could not write {path}')
 
 
 def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32, size=64):
-    """Write n_clips clips under root_dir/clips, factors.jsonl, then the index (last)."""
+    """Write n_clips clips under root_dir/clips, factors.jsonl, then the index (last).
+    root_dir must be empty, new, or a built-in dataset (it carries MARKER)."""
+    claim_folder(root_dir, MARKER, '[DATA] root_dir')
     clip_dir = os.path.join(root_dir, 'clips')
     os.makedirs(clip_dir, exist_ok=True)
     for stale in os.listdir(clip_dir):
@@ -90,15 +97,20 @@ def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32
             write_stacked_jpeg(os.path.join(clip_dir, name), frames)
             factors_out.write(json.dumps({'clip': f'clips/{name}', **factors}) + '\n')
     index_path = os.path.join(root_dir, index_file)
-    with open(index_path + '.tmp', 'w', encoding='utf-8') as index:
-        index.write('# built-in moving-shapes dataset: one folder of stacked-JPEG clips\nclips\n')
-    os.replace(index_path + '.tmp', index_path)
+    write_text(index_path, '# built-in moving-shapes dataset: one folder of stacked-JPEG clips\n'
+                           'clips\n')
     return index_path
 
 
 def ensure_dataset(root_dir, index_file, n_clips, seed=0):
-    """Build the dataset unless its index exists; True when it was built now."""
+    """Build the dataset unless its index exists; True when it was built now. Only an
+    empty folder or an unfinished built-in one is built in: never a folder of other files."""
     if os.path.isfile(os.path.join(root_dir, index_file)):
         return False
+    if os.path.isdir(root_dir) and os.listdir(root_dir) and not owns(root_dir, MARKER):
+        raise OutputError(f'[DATA] root_dir = {root_dir!r}: builtin = yes, but the folder holds'
+                          f' other files and no {index_file!r} ([DATA] index_dir); the built-in'
+                          ' dataset is only made in an empty folder or its own: fix index_dir,'
+                          ' set builtin = no, or choose an empty root_dir')
     build_dataset(root_dir, n_clips, seed, index_file)
     return True

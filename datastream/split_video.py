@@ -9,11 +9,13 @@ Each video is resampled to --fps by timestamps, --skip leading frames dropped,
 frames resized (short side --size) and centre-cropped square, and cut into
 clips of --frames frames; a tail of at least --min-frames repeats its last frame,
 a shorter tail is dropped. A finished video is not redone on a rerun; a
-half-written one is. Unreadable videos are reported and skipped.
+half-written one is. Unreadable videos are reported and skipped. Two videos
+with the same file name get different folders (the second one's name carries a
+hash of its path); the tool deletes only half-written folders it made itself.
 """
 import argparse
+import hashlib
 import os
-import shutil
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -26,8 +28,12 @@ import numpy as np  # noqa: E402
 from datastream.framereader import VIDEO_EXTS  # noqa: E402
 from datastream.moving_shapes import write_stacked_jpeg  # noqa: E402
 from datastream.video_cut import VideoError, frames_with_times  # noqa: E402
+from utils.cli import run  # noqa: E402
+from utils.errors import UserError  # noqa: E402
+from utils.safe_files import ensure_output_dir, remove_owned, write_text  # noqa: E402
 
-DONE = '.done'
+DONE = '.done'  # written last: the folder's clips are complete
+SOURCE = '.videogan-source'  # written first: the video the folder's clips come from
 
 
 def square(frame, size):
@@ -71,16 +77,61 @@ def clips_of(frames, n_frames, min_frames, max_clips, skip=0):
 
 
 def folder_name(source):
-    return os.path.splitext(os.path.basename(source))[0]
+    """The clip folder name of a video: its file name without extension, made safe
+    to list in an index (no line breaks, no leading '#' or blanks)."""
+    stem = os.path.splitext(os.path.basename(os.path.normpath(source)))[0]
+    stem = ''.join('_' if ch in '\r\n\t\0/' else ch for ch in stem).strip()
+    return '_' + stem[1:] if stem.startswith('#') else stem or 'video'
 
 
-def split_one(source, out, args):
-    """Split one video into out/<name>/; returns ('done'|'split'|'unreadable', clips, note)."""
-    folder = os.path.join(out, folder_name(source))
+def _source_of(folder):
+    """The source recorded in a clip folder by this tool, or None."""
+    try:
+        with open(os.path.join(folder, SOURCE), encoding='utf-8') as marker:
+            return marker.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _free_for(folder, source):
+    """Whether this source may use folder: new, its own, or a finished folder from
+    before sources were recorded."""
+    if not os.path.exists(folder):
+        return True
+    recorded = _source_of(folder)
+    if recorded is not None:
+        return recorded == source
+    return os.path.isfile(os.path.join(folder, DONE))
+
+
+def assign_folders(videos, out):
+    """{video: folder name} unique per source: a video's own name where it is free,
+    else the name with a hash of the video's absolute path."""
+    taken, names = set(), {}
+    for video in videos:
+        source, base = os.path.abspath(video), folder_name(video)
+        name = base
+        if name in taken or not _free_for(os.path.join(out, name), source):
+            name = f'{base}-{hashlib.sha1(source.encode()).hexdigest()[:8]}'
+        taken.add(name)
+        names[video] = name
+    return names
+
+
+def _start_folder(folder, source):
+    """An empty clip folder owned by source: a half-written one of the same source
+    is cleared; nothing this tool did not make is ever deleted."""
+    if _source_of(folder) == source:
+        remove_owned(folder, SOURCE)
+    os.makedirs(folder)
+    write_text(os.path.join(folder, SOURCE), source + '\n')
+
+
+def split_one(source, folder, args):
+    """Split one video into folder; returns ('done'|'split'|'unreadable', clips, note)."""
     if os.path.isfile(os.path.join(folder, DONE)):
         return 'done', 0, ''
-    shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(folder)
+    _start_folder(folder, os.path.abspath(source))
     count = 0
     try:
         frames = resampled(source, args.fps, args.size)
@@ -88,46 +139,58 @@ def split_one(source, out, args):
                                               args.max_clips, args.skip), start=1):
             write_stacked_jpeg(os.path.join(folder, f'clip_{count - 1:03d}.jpg'), clip)
     except VideoError as err:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_owned(folder, SOURCE)
         return 'unreadable', 0, str(err)
-    with open(os.path.join(folder, DONE), 'w') as marker:
-        marker.write(f'{count}\n')
+    write_text(os.path.join(folder, DONE), f'{count}\n')
     if args.delete_source:
         os.remove(source)
     return 'split', count, ''
 
 
+def _read_job_list(job_list):
+    """Video paths of a downloader job list, relative to its folder."""
+    base = os.path.dirname(os.path.abspath(job_list))
+    try:
+        with open(job_list, encoding='utf-8') as lines:
+            return [os.path.join(base, line.strip()) for line in lines
+                    if line.strip() and not line.startswith('#')]
+    except UnicodeDecodeError as err:
+        raise UserError(f'--jobs {job_list}: not UTF-8 text (byte {err.start})') from None
+
+
 def sources(job_lists, paths):
-    """Video files named by job lists (relative to their folder) and paths/folders."""
+    """Video files named by job lists (relative to their folder) and paths/folders;
+    UserError for a path that does not exist."""
     found = []
     for job_list in job_lists:
-        base = os.path.dirname(os.path.abspath(job_list))
-        with open(job_list, encoding='utf-8') as lines:
-            found += [os.path.join(base, line.strip()) for line in lines
-                      if line.strip() and not line.startswith('#')]
+        if not os.path.isfile(job_list):
+            raise UserError(f'--jobs {job_list}: job list not found')
+        found += _read_job_list(job_list)
     for path in paths:
         if os.path.isdir(path):
             found += sorted(os.path.join(path, n) for n in os.listdir(path)
                             if n.lower().endswith(VIDEO_EXTS))
-        else:
+        elif os.path.isfile(path):
             found.append(path)
+        else:
+            raise UserError(f'{path}: no such video file or folder')
     return list(dict.fromkeys(found))
 
 
 def write_index(out):
     """out/index.txt listing every finished clip folder; returns how many."""
     folders = sorted(n for n in os.listdir(out) if os.path.isfile(os.path.join(out, n, DONE)))
-    with open(os.path.join(out, 'index.txt.tmp'), 'w', encoding='utf-8') as index:
-        index.write(''.join(f'{name}\n' for name in folders))
-    os.replace(os.path.join(out, 'index.txt.tmp'), os.path.join(out, 'index.txt'))
+    write_text(os.path.join(out, 'index.txt'), ''.join(f'{name}\n' for name in folders))
     return len(folders)
 
 
 def split_all(videos, out, args):
     total = Counter()
+    names = assign_folders(videos, out)
+    folders = [os.path.join(out, names[video]) for video in videos]
     pool = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
-    results = (pool.map(split_one, videos, [out] * len(videos), [args] * len(videos)) if pool
-               else map(split_one, videos, [out] * len(videos), [args] * len(videos)))
+    results = (pool.map(split_one, videos, folders, [args] * len(videos)) if pool
+               else map(split_one, videos, folders, [args] * len(videos)))
     for done, (video, (status, clips, note)) in enumerate(zip(videos, results), start=1):
         total[status] += 1
         total['clips'] += clips
@@ -164,20 +227,20 @@ def parse_args(argv):
     return args
 
 
-def main(argv=None):
+def _main(argv):
     args = parse_args(argv)
-    missing = [j for j in args.jobs if not os.path.isfile(j)]
-    if missing:
-        print(f'error: --jobs {missing[0]}: job list not found', file=sys.stderr)
-        return 2
-    os.makedirs(args.out, exist_ok=True)
     videos = sources(args.jobs, args.inputs)
+    ensure_output_dir(args.out, '--out')
     total = split_all(videos, args.out, args)
     folders = write_index(args.out)
     print(f'videos split {total["split"]}, already done {total["done"]}, unreadable'
           f' {total["unreadable"]}; clips written {total["clips"]};'
           f' {os.path.join(args.out, "index.txt")} lists {folders} folders')
     return 0
+
+
+def main(argv=None):
+    return run(_main, argv)
 
 
 if __name__ == '__main__':

@@ -10,18 +10,27 @@ object_id (object_id '0' in classification files) is one clip, named
 """
 import csv
 import gzip
-import os
+import http.client
 import shutil
 from dataclasses import dataclass
 from itertools import groupby
+from urllib.error import HTTPError, URLError
+
+from datastream.backends import NETWORK_TIMEOUT
+from utils.errors import UserError
+from utils.safe_files import atomic_path
 
 CSV_NAMES = ('yt_bb_classification_train', 'yt_bb_classification_validation',
              'yt_bb_detection_train', 'yt_bb_detection_validation')
 CSV_URL = 'https://research.google.com/youtube-bb/{name}.csv.gz'
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError):
     """An annotation file that is not in either YouTube-BB layout."""
+
+
+class FetchError(UserError):
+    """An official annotation file that could not be downloaded (no answer, refused)."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +78,30 @@ def _parse(fields, path, line):
                               ' of milliseconds') from None
 
 
+def utf8_lines(binary_lines, path, error=UserError):
+    """Decode each line of a file opened in binary mode; `error` naming the file and
+    the line when one is not UTF-8 text."""
+    for number, raw in enumerate(binary_lines, start=1):
+        try:
+            yield raw.decode('utf-8-sig' if number == 1 else 'utf-8')
+        except UnicodeDecodeError as err:
+            raise error(f'{path} line {number}: not UTF-8 text (byte'
+                        f' 0x{err.object[err.start:err.start + 1].hex()} at byte'
+                        f' {err.start + 1} of the line); save the file as UTF-8') from None
+
+
 def read_rows(path):
     """Every annotation row of a .csv or .csv.gz file."""
     opener = gzip.open if path.endswith('.gz') else open
-    with opener(path, 'rt', encoding='utf-8', newline='') as handle:
-        return [_parse(fields, path, number)
-                for number, fields in enumerate(csv.reader(handle), start=1) if fields]
+    try:
+        with opener(path, 'rb') as handle:
+            reader = csv.reader(utf8_lines(handle, path, AnnotationError))
+            return [_parse(fields, path, reader.line_num) for fields in reader if fields]
+    except (gzip.BadGzipFile, EOFError) as err:
+        raise AnnotationError(f'{path}: not a complete gzip file ({err}); download it'
+                              ' again') from None
+    except csv.Error as err:
+        raise AnnotationError(f'{path}: not a CSV file ({err})') from None
 
 
 def _wanted(row, classes):
@@ -106,13 +133,27 @@ def clips_by_video(clips, limit=0):
     return videos
 
 
-def fetch_csv(name, dest, opener=None):
-    """Download the official annotation file `name` (see CSV_NAMES) to dest."""
+def _network_reason(err, timeout):
+    reason = err.reason if isinstance(err, URLError) and not isinstance(err, HTTPError) else err
+    if isinstance(reason, TimeoutError):
+        return f'no answer within {timeout} s'
+    return str(reason) or type(reason).__name__
+
+
+def fetch_csv(name, dest, opener=None, timeout=NETWORK_TIMEOUT):
+    """Download the official annotation file `name` (see CSV_NAMES) to dest; FetchError
+    when the server refuses or sends nothing for `timeout` seconds."""
     if name not in CSV_NAMES:
         raise AnnotationError(f'--fetch-csv {name!r}: expected one of {", ".join(CSV_NAMES)}')
     if opener is None:
         from urllib.request import urlopen as opener
-    with opener(CSV_URL.format(name=name)) as response, open(dest + '.part', 'wb') as out:
-        shutil.copyfileobj(response, out)
-    os.replace(dest + '.part', dest)
+    url = CSV_URL.format(name=name)
+    try:
+        with atomic_path(dest) as partial:
+            with opener(url, timeout=timeout) as response, open(partial, 'wb') as out:
+                shutil.copyfileobj(response, out)
+    except (URLError, TimeoutError, ConnectionError, http.client.HTTPException) as err:
+        raise FetchError(f'--fetch-csv {name}: {url}: {_network_reason(err, timeout)};'
+                         ' check the network and run again (or download the file by hand'
+                         ' and give its path)') from None
     return dest

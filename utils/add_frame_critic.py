@@ -23,14 +23,17 @@ import chainer  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nn.DCGAN import FrameCritic  # noqa: E402
-from utils.config_parse import ConfigError, load_config  # noqa: E402
+from utils import cli  # noqa: E402
+from utils.config_parse import load_config  # noqa: E402
+from utils.errors import UserError  # noqa: E402
 from utils.npz_entries import read_entries, write_entries  # noqa: E402
+from utils.safe_files import ensure_output_file  # noqa: E402
 
 CRITIC = 'updater/model:critic/'
 CRITIC_OPTIMIZER = 'updater/optimizer:critic/'
 
 
-class FrameCriticError(ValueError):
+class FrameCriticError(UserError):
     """A snapshot that cannot take a frame critic."""
 
 
@@ -51,6 +54,9 @@ def add_frame_critic(stored, model, every, seed, source='snapshot'):
         raise FrameCriticError(f'{source}: not a trainer snapshot (no {CRITIC}* entries)')
     if any(k.startswith(CRITIC + 'frames/') for k in stored):
         raise FrameCriticError(f'{source}: the critic already has a frame critic')
+    if CRITIC + 'c4/W' not in stored:
+        raise FrameCriticError(f'{source}: no {CRITIC}c4/W entry; expected a snapshot of'
+                               " this project's critic (c1-c5)")
     stored_ch = stored[CRITIC + 'c4/W'].shape[0]
     if stored_ch != model.ch:
         raise FrameCriticError(f'{source}: the critic has ch {stored_ch}, the config ch'
@@ -85,20 +91,29 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='seed of the new layers')
     args = parser.parse_args(argv)
     if args.every < 1:
-        parser.error(f'--every {args.every}: expected an integer of at least 1')
+        raise FrameCriticError(f'--every {args.every}: expected an integer of at least 1')
+    if not 0 <= args.seed <= 2 ** 32 - 1:
+        raise FrameCriticError(f'--seed {args.seed}: expected a value from 0 to {2 ** 32 - 1}')
     if os.path.abspath(args.out) == os.path.abspath(args.source):
-        parser.error(f'--out {args.out}: expected a path other than the source')
+        raise FrameCriticError(f'--out {args.out}: expected a path other than the source')
     return args
 
 
-def main(argv=None):
+def _main(argv):
     args = parse_args(argv)
-    try:
-        add_to_file(args.source, args.config, args.every, args.out, args.seed)
-    except (FrameCriticError, ConfigError) as error:
-        sys.exit(f'add_frame_critic: {error}')
+    load_config(args.config)  # a bad config is reported before anything is written
+    if not os.path.isfile(args.source):
+        raise FrameCriticError(f'{args.source}: file not found')
+    ensure_output_file(args.out, '--out')
+    add_to_file(args.source, args.config, args.every, args.out, args.seed)
     print(f'wrote {args.out}: train on with --set MODEL.frame_critic_every={args.every}')
+    return 0
+
+
+def main(argv=None):
+    """Exit code: 0, 2 for a bad input (one line on stderr), 130 when interrupted."""
+    return cli.run(_main, argv)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -8,11 +8,15 @@ file, section, key, value and what was expected.
 import configparser
 import dataclasses
 import difflib
+import math
 import os
 from dataclasses import dataclass, field
 
+from utils.errors import UserError
+from utils.safe_files import write_text
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError):
     """A bad configuration file, section, key or value."""
 
 
@@ -24,6 +28,10 @@ def at_least(low):
 
 def in_range(low, high):
     return lambda v: None if low <= v < high else f'a value in [{low}, {high})'
+
+
+def between(low, high):
+    return lambda v: None if low <= v <= high else f'a value from {low} to {high}'
 
 
 def multiple_of(n, low):
@@ -101,7 +109,7 @@ class SavingConfig:
     out_dir: str = opt('result', non_empty, 'run folder')
     log_file: str = opt('', None, 'also write the printed log here ('' = stdout only)')
     resume: str = opt('latest', non_empty, "'latest', 'none' or a snapshot path")
-    n_samples: int = opt(16, at_least(1), 'videos in each sample grid gif')
+    n_samples: int = opt(16, between(1, 256), 'videos in each sample grid gif')
     quality_interval: int = opt(0, at_least(0), 'iterations between feature Fréchet'
                                 ' distances (0 = off; needs feature_net)')
     quality_clips: int = opt(128, at_least(2), 'clips of each kind for that distance')
@@ -159,9 +167,12 @@ def _parse_value(kind, text):
             raise ValueError('a boolean (yes/no, true/false, on/off, 1/0)')
         return _BOOLS[text.lower()]
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
         raise ValueError('an integer' if kind is int else 'a number') from None
+    if kind is float and not math.isfinite(value):
+        raise ValueError('a finite number')
+    return value
 
 
 def _nearest(name, choices):
@@ -195,14 +206,24 @@ def _convert(source, section, key, text):
     return value
 
 
+# No section is special: a [DEFAULT] section is reported as unknown, not silently merged.
+_NO_DEFAULT_SECTION = '\0'
+
+
 def _read_ini(path):
-    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#', ';'))
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#', ';'),
+                                       default_section=_NO_DEFAULT_SECTION)
     if not os.path.isfile(path):
         raise ConfigError(f'{path}: config file not found')
     try:
-        parser.read(path, encoding='utf-8')
+        with open(path, encoding='utf-8-sig') as text:
+            parser.read_file(text)
+    except UnicodeDecodeError as err:
+        raise ConfigError(f'{path}: not UTF-8 text (byte {err.start}); save it as UTF-8') from None
     except configparser.Error as err:
         raise ConfigError(f'{path}: {" ".join(str(err).split())}') from None
+    except OSError as err:
+        raise ConfigError(f'{path}: cannot read it ({err.strerror})') from None
     return parser
 
 
@@ -270,5 +291,4 @@ def format_config(config):
 
 
 def write_config(config, path):
-    with open(path, 'w', encoding='utf-8') as out:
-        out.write(format_config(config))
+    write_text(path, format_config(config))

@@ -21,25 +21,31 @@ from utils import chainer_compat  # noqa: E402,F401
 import numpy as np  # noqa: E402
 
 from nn.DCGAN import base_shape  # noqa: E402
+from utils import cli  # noqa: E402
 from utils.config_parse import Config, ModelConfig, write_config  # noqa: E402
+from utils.errors import UserError  # noqa: E402
+from utils.npz_entries import read_entries  # noqa: E402
+from utils.safe_files import atomic_path, ensure_output_dir  # noqa: E402
 
 WHT_TO_THW = (0, 1, 4, 3, 2)  # (in, out, kW, kH, kT) -> (in, out, kT, kH, kW)
 BN_KEYS = ('gamma', 'beta', 'avg_mean', 'avg_var')
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A file that does not hold a generator in the seed's layout."""
 
 
 def seed_params(path):
     """{'l1/W': array, ...} from the file, whatever prefix the seed saved them under."""
-    with np.load(path) as stored:
-        prefixes = [k[:-len('l1/W')] for k in stored.files if k.endswith('l1/W')]
-        if not prefixes:
-            raise CheckpointError(f'{path}: no l1/W parameter; expected a generator saved'
-                                  ' by the seed (layers l1, bn1-bn4, dc1-dc4)')
-        prefix = prefixes[0]
-        return {k[len(prefix):]: stored[k] for k in stored.files if k.startswith(prefix)}
+    if not os.path.isfile(path):
+        raise CheckpointError(f'{path}: file not found')
+    stored = read_entries(path, allow_pickle=False)
+    prefixes = [k[:-len('l1/W')] for k in stored if k.endswith('l1/W')]
+    if not prefixes:
+        raise CheckpointError(f'{path}: no l1/W parameter; expected a generator saved'
+                              ' by the seed (layers l1, bn1-bn4, dc1-dc4)')
+    prefix = prefixes[0]
+    return {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
 
 
 def _units_to_ours(array, ch, base_wht):
@@ -92,26 +98,37 @@ def convert(seed, frame_size, n_frames):
             for k, v in out.items()}, model
 
 
-def main(argv=None):
+def _main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('checkpoint', help="the seed's generator .npz")
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--frame-size', type=int, default=64)
     parser.add_argument('--n-frames', type=int, default=32)
     args = parser.parse_args(argv)
+    for option, value in (('--frame-size', args.frame_size), ('--n-frames', args.n_frames)):
+        if value < 16 or value % 16:
+            raise UserError(f'{option} {value}: expected a multiple of 16 (>= 16)')
+    seed = seed_params(args.checkpoint)
     try:
-        if not os.path.isfile(args.checkpoint):
-            raise CheckpointError(f'{args.checkpoint}: file not found')
-        params, model = convert(seed_params(args.checkpoint), args.frame_size, args.n_frames)
-    except (CheckpointError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-    os.makedirs(args.out, exist_ok=True)
-    np.savez(os.path.join(args.out, 'generator.npz'), **params)
+        params, model = convert(seed, args.frame_size, args.n_frames)
+    except (CheckpointError, ValueError, KeyError) as err:  # named with the file
+        reason = ' '.join(str(err).split()) if isinstance(err, CheckpointError) else (
+            f'its parameters do not fit together ({" ".join(str(err).split())});'
+            " expected the seed's generator")
+        raise CheckpointError(f'{args.checkpoint}: {reason}') from None
+    ensure_output_dir(args.out, '--out')
+    with atomic_path(os.path.join(args.out, 'generator.npz')) as partial:
+        with open(partial, 'wb') as out:
+            np.savez(out, **params)
     write_config(Config(model=model), os.path.join(args.out, 'setup.ini'))
     print(f'wrote {args.out}/generator.npz and setup.ini (ch {model.ch}, latent'
           f' {model.latent_dim}, {model.n_frames}x{model.frame_size}x{model.frame_size})')
     return 0
+
+
+def main(argv=None):
+    """Exit code: 0, 2 for a bad input (one line on stderr), 130 when interrupted."""
+    return cli.run(_main, argv)
 
 
 if __name__ == '__main__':

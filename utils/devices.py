@@ -1,8 +1,9 @@
 """Map the seed's integer `use_gpu` to a Chainer device, with one clear error."""
 import chainer
+from utils.errors import UserError
 
 
-class DeviceError(RuntimeError):
+class DeviceError(UserError):
     """A requested device that this machine cannot provide."""
 
 

@@ -14,9 +14,14 @@ the shipped models/feature_net.npz, or your own function with --features).
 The critic, config and data default to the run's: dis_iter_N beside gen_iter_N
 (critic.npz beside generator.npz), the setup.ini beside them, and its [DATA]
 root_dir and index_dir.
+
+At least 2 clips of each kind are needed (4 with --fvd), and an evaluation whose
+clips cannot fit in this machine's memory is refused before it starts. The JSON
+is strict (a non-finite number is written as null) and written atomically.
 """
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -27,13 +32,23 @@ from utils import chainer_compat  # noqa: E402,F401
 import chainer  # noqa: E402
 import numpy as np  # noqa: E402
 
-from datastream.framereader import DataError, FrameReader, clip_converter  # noqa: E402
+from datastream.framereader import clip_converter  # noqa: E402
 from metrics import feature_net  # noqa: E402
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall  # noqa: E402
 from nn.DCGAN import build_critic  # noqa: E402
-from utils.config_parse import ConfigError, load_config  # noqa: E402
-from utils.generate import ModelError, check_shapes, config_path_for, load_generator  # noqa: E402
-from utils.devices import DeviceError, device_for  # noqa: E402
+from utils import cli  # noqa: E402
+from utils.config_parse import load_config  # noqa: E402
+from utils.devices import device_for  # noqa: E402
+from utils.errors import UserError  # noqa: E402
+from utils.generate import (  # noqa: E402
+    ModelError, config_path_for, load_generator, load_weights)
+from utils.memory import describe_size, network_bytes, require_memory, video_voxels  # noqa: E402
+from utils.preview_data import open_dataset  # noqa: E402
+from utils.safe_files import atomic_path, ensure_output_file  # noqa: E402
+
+MIN_CLIPS = 2  # of each kind: the interval needs a variance
+FVD_MIN_CLIPS = 4  # precision/recall's k-th nearest neighbour, k = 3
+MAX_SEED = 2 ** 32 - 1
 
 
 def pixel_stats(videos):
@@ -73,10 +88,7 @@ def mean_difference(real_scores, fake_scores):
 def load_critic(path, model):
     if not os.path.isfile(path):
         raise ModelError(f'{path}: critic file not found; pass --critic RUN/dis_iter_N.npz')
-    critic = build_critic(model)
-    check_shapes(critic, path)
-    chainer.serializers.load_npz(path, critic)
-    return critic
+    return load_weights(build_critic(model), path, 'critic')
 
 
 def real_batches(dataset, n, batch, device):
@@ -122,16 +134,25 @@ def feature_distances(real, fake):
     return {'frechet_distance': frechet_distance(real, fake), **precision_recall(real, fake)}
 
 
-def feature_function(args):
+def feature_function(args, model):
     """The --features callable, or the shipped feature network's, or None without --fvd."""
     if not args.fvd:
         return None
     if args.features:
-        return load_feature_function(args.features)
+        try:
+            return load_feature_function(args.features)
+        except ValueError as err:
+            raise UserError(' '.join(str(err).split())) from None
     if not os.path.isfile(args.feature_net):
         raise ModelError(f'{args.feature_net}: feature network not found; train it with'
                          ' `python metrics/train_feature_net.py` or pass --features')
-    net = feature_net.load(args.feature_net)
+    try:  # the clip size it takes, checked on one blank clip before any work
+        feature_net.prepare(np.zeros((1, 3, model.n_frames, model.frame_size, model.frame_size),
+                                     np.float32))
+    except ValueError as err:
+        raise UserError(f'--fvd with {args.feature_net}: {err} ([MODEL] frame_size);'
+                        ' pass your own --features') from None
+    net = load_weights(feature_net.FeatureNet(), args.feature_net, 'feature network')
     return lambda videos: feature_net.extract(net, videos)
 
 
@@ -152,7 +173,7 @@ def parse_args(argv):
     parser.add_argument('--config', help="the run's setup.ini (default: beside --gen)")
     parser.add_argument('--root', help='clip folder (default: the config\'s [DATA] root_dir)')
     parser.add_argument('--index', help='held-out index file, relative to --root')
-    parser.add_argument('--n', type=int, default=256, help='clips of each kind')
+    parser.add_argument('--n', type=int, default=256, help='clips of each kind (at least 2)')
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--seed', type=int, default=0, help='seed of the generated latents')
     parser.add_argument('--out', help='JSON file (default: evaluation.json beside --gen)')
@@ -164,35 +185,75 @@ def parse_args(argv):
     parser.add_argument('--features', metavar='MODULE:CALLABLE',
                         help='for --fvd: your own feature function instead (e.g. I3D)')
     args = parser.parse_args(argv)
-    for name, low in (('n', 2), ('batch', 1)):  # n >= 2: a variance needs two
+    for name, low in (('n', MIN_CLIPS), ('batch', 1), ('seed', 0)):
         if getattr(args, name) < low:
-            parser.error(f'--{name} {getattr(args, name)}: expected a value >= {low}')
+            raise UserError(f'--{name} {getattr(args, name)}: expected a value >= {low}'
+                            + (' (a variance needs two clips)' if name == 'n' else ''))
+    if args.seed > MAX_SEED:
+        raise UserError(f'--seed {args.seed}: expected a value from 0 to {MAX_SEED}')
     args.critic = args.critic or critic_beside(args.gen)
     args.out = args.out or os.path.join(os.path.dirname(args.gen) or '.', 'evaluation.json')
     return args
 
 
-def main(argv=None):
+def evaluation_bytes(model, n, batch, fvd=False):
+    """A rough peak of an evaluation: n real and n generated clips kept as float32,
+    the float64 copy and frame differences pixel_stats makes of one kind, one batch
+    through the networks and, with --fvd, precision/recall's n x n x D distances
+    (D = 128, the shipped feature network's)."""
+    clips = n * 3 * video_voxels(model) * (2 * 4 + 2 * 8)
+    return clips + network_bytes(model, batch) + (n * n * 128 * 8 if fvd else 0)
+
+
+def finite_or_none(value):
+    """The result with every non-finite number (NaN, inf) replaced by None (JSON null)."""
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path, result):
+    """The result as strict JSON (non-finite numbers as null), written atomically."""
+    text = json.dumps(finite_or_none(result), indent=1, allow_nan=False)
+    with atomic_path(path) as partial:
+        with open(partial, 'w', encoding='utf-8') as out:
+            out.write(text + '\n')
+
+
+def _main(argv):
     args = parse_args(argv)
-    try:
-        config = load_config(config_path_for(args.gen, args.config))
-        device = device_for(args.gpu, '--gpu')
-        gen, critic = load_generator(args.gen, config), load_critic(args.critic, config.model)
-        gen.to_device(device)
-        critic.to_device(device)
-        dataset = FrameReader(args.root or config.data.root_dir,
-                              args.index or config.data.index_dir,
-                              config.model.n_frames, config.model.frame_size)
-        features = feature_function(args)
-    except (ConfigError, ModelError, DeviceError, DataError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    config = load_config(config_path_for(args.gen, args.config))
+    require_memory(network_bytes(config.model, args.batch),  # before the networks are built
+                   f'--batch {args.batch} of {describe_size(config.model)}')
+    device = device_for(args.gpu, '--gpu')
+    gen, critic = load_generator(args.gen, config), load_critic(args.critic, config.model)
+    gen.to_device(device)
+    critic.to_device(device)
+    root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
+    dataset = open_dataset(root, index, config.model)
     n = min(args.n, len(dataset))
+    least = FVD_MIN_CLIPS if args.fvd else MIN_CLIPS
+    if n < least:
+        raise UserError(f'index file {os.path.join(root, index)} lists {len(dataset)} clip(s)'
+                        f' and --n is {args.n}; an evaluation{" with --fvd" if args.fvd else ""}'
+                        f' needs at least {least} clips of each kind')
+    require_memory(evaluation_bytes(config.model, n, args.batch, args.fvd),
+                   f'--n {n} clips and --batch {args.batch} of {describe_size(config.model)}')
+    features = feature_function(args, config.model)
+    ensure_output_file(args.out, '--out')
     result = evaluate(gen, critic, dataset, n, args.batch, args.seed, features)
-    with open(args.out, 'w', encoding='utf-8') as out:
-        json.dump(result, out, indent=1)
+    write_json(args.out, result)
     report(result, args.out)
     return 0
+
+
+def main(argv=None):
+    """Exit code: 0, 2 for a bad input (one line on stderr), 130 when interrupted."""
+    return cli.run(_main, argv)
 
 
 def report(result, path):

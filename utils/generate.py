@@ -1,16 +1,22 @@
 """Write videos from a trained generator.
 
     python utils/generate.py [--model models/generator.npz] [--seeds 0-15] [--outdir generated]
-        [--interpolate 3 7 --steps 8] [--mp4]
+        [--interpolate 3 7 --steps 8] [--mp4] [--batch 16]
 
 The architecture comes from --config, by default the setup.ini beside the
 model (every run folder has one, and so does models/). Writes seedNNNN.gif per
 seed (each from its own RandomState(seed), so a seed always gives the same
-video), grid.gif of them all, and with --interpolate walk_A_B.gif: the videos
-along the latent path from seed A to seed B, one after another.
+video), grid.gif of the first 64 of them, and with --interpolate walk_A_B.gif:
+the videos along the latent path from seed A to seed B, one after another.
+
+Seeds are 0 to 2**32 - 1, at most 10,000 per run. Videos are made --batch at a
+time and each one is written as soon as it is made (under a temporary name,
+renamed when complete), so Ctrl-C or SIGTERM stops between files and leaves
+only whole gifs behind.
 """
 import argparse
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,36 +28,62 @@ import chainer  # noqa: E402
 
 from computations.sampling import generate_videos  # noqa: E402
 from nn.DCGAN import Generator  # noqa: E402
+from utils import cli  # noqa: E402
 from utils.config_parse import ConfigError, load_config  # noqa: E402
-from utils.devices import DeviceError, device_for  # noqa: E402
+from utils.devices import device_for  # noqa: E402
+from utils.errors import UserError  # noqa: E402
+from utils.npz_entries import read_entries  # noqa: E402
+from utils.memory import describe_size, network_bytes, require_memory, video_voxels  # noqa: E402
+from utils.safe_files import ensure_output_dir  # noqa: E402
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid  # noqa: E402
 
 DEFAULT_MODEL = os.path.join('models', 'generator.npz')
+MAX_SEED = 2 ** 32 - 1  # numpy's RandomState takes seeds 0 .. 2**32 - 1
+MAX_SEEDS = 10_000  # videos per run: ask for more in several runs
+MAX_STEPS = 1_000  # videos along one --interpolate walk (one gif holds them all)
+GRID_MAX = 64  # grid.gif tiles the first GRID_MAX videos
 
 
-class ModelError(ValueError):
+class ModelError(UserError):
     """A generator file that is missing or does not fit the configured network."""
 
 
+_NUMBER = re.compile(r'[0-9]{1,100}')  # ASCII digits, short enough for int()
+
+
+def _check_seed(seed, option):
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f'{option}: seed {seed} is out of range; expected 0 to {MAX_SEED}')
+
+
 def parse_seeds(spec):
-    """'0-3,7' -> [0, 1, 2, 3, 7]; ValueError naming what is wrong."""
-    seeds = []
+    """'0-3,7' -> [0, 1, 2, 3, 7]; UserError naming what is wrong. Seeds are 0 to
+    2**32 - 1 and there are at most MAX_SEEDS of them, checked before any list is made."""
+    seeds = {}
     for part in spec.split(','):
         low, dash, high = part.strip().partition('-')
-        if not low.isdigit() or (dash and not high.isdigit()):
-            raise ValueError(f'--seeds {spec!r}: expected numbers and ranges like 0-15,20,31')
+        if not _NUMBER.fullmatch(low) or (dash and not _NUMBER.fullmatch(high)):
+            raise UserError(f'--seeds {spec!r}: expected numbers and ranges like 0-15,20,31')
         low, high = int(low), int(high) if dash else int(low)
         if high < low:
-            raise ValueError(f'--seeds {spec!r}: range {low}-{high} runs backwards')
-        seeds.extend(range(low, high + 1))
-    return list(dict.fromkeys(seeds))
+            raise UserError(f'--seeds {spec!r}: range {low}-{high} runs backwards')
+        _check_seed(high, f'--seeds {spec!r}')
+        if high - low + 1 > MAX_SEEDS or len(seeds) > MAX_SEEDS:
+            raise UserError(f'--seeds {spec!r}: more than {MAX_SEEDS} seeds; expected at most'
+                            f' {MAX_SEEDS} per run (split them over several runs)')
+        seeds.update(dict.fromkeys(range(low, high + 1)))
+    if len(seeds) > MAX_SEEDS:
+        raise UserError(f'--seeds {spec!r}: more than {MAX_SEEDS} seeds; expected at most'
+                        f' {MAX_SEEDS} per run (split them over several runs)')
+    return list(seeds)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description='Write gifs from a trained generator.')
     parser.add_argument('--model', default=DEFAULT_MODEL, help='generator .npz')
     parser.add_argument('--config', help='setup.ini of the run (default: beside the model)')
-    parser.add_argument('--seeds', default='0-15', help='one video per seed: 0-15 or 1,5,9-12')
+    parser.add_argument('--seeds', default='0-15',
+                        help=f'one video per seed: 0-15 or 1,5,9-12 (at most {MAX_SEEDS})')
     parser.add_argument('--n', type=int, help='shorthand: seeds --seed .. --seed + n - 1')
     parser.add_argument('--seed', type=int, default=0, help='first seed for --n')
     parser.add_argument('--interpolate', nargs=2, type=int, metavar=('A', 'B'),
@@ -60,22 +92,26 @@ def parse_args(argv):
     parser.add_argument('--outdir', default='generated', help='output folder')
     parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
     parser.add_argument('--mp4', action='store_true', help='also write .mp4 (imageio-ffmpeg)')
+    parser.add_argument('--batch', type=int, default=16, help='videos made at a time')
     parser.add_argument('--gpu', type=int, default=-1, help='CUDA device, -1 for the CPU')
     args = parser.parse_args(argv)
-    for name, low in (('n', 1), ('seed', 0), ('steps', 2), ('fps', 0.1)):
+    for name, low, high in (('n', 1, MAX_SEEDS), ('seed', 0, MAX_SEED), ('steps', 2, MAX_STEPS),
+                            ('fps', 0.1, 1000), ('batch', 1, None)):
         value = getattr(args, name)
-        if value is not None and value < low:
-            parser.error(f'--{name} {value}: expected a value >= {low}')
-    if args.interpolate and min(args.interpolate) < 0:
-        parser.error(f'--interpolate {args.interpolate[0]} {args.interpolate[1]}:'
-                     ' expected seeds >= 0')
-    try:
-        args.seeds = (list(range(args.seed, args.seed + args.n)) if args.n
-                      else parse_seeds(args.seeds))
-    except ValueError as err:
-        parser.error(str(err))
+        if value is not None and not value >= low:  # (also NaN)
+            raise UserError(f'--{name} {value}: expected a value >= {low}')
+        if value is not None and high is not None and value > high:
+            raise UserError(f'--{name} {value}: expected at most {high}')
+    if args.interpolate:
+        for seed in args.interpolate:
+            _check_seed(seed, f'--interpolate {args.interpolate[0]} {args.interpolate[1]}')
+    if args.n:
+        _check_seed(args.seed + args.n - 1, f'--seed {args.seed} --n {args.n}')
+        args.seeds = list(range(args.seed, args.seed + args.n))
+    else:
+        args.seeds = parse_seeds(args.seeds)
     if args.mp4 and not mp4_available():
-        parser.error('--mp4: needs the imageio-ffmpeg package (pip install imageio-ffmpeg)')
+        raise UserError('--mp4: needs the imageio-ffmpeg package (pip install imageio-ffmpeg)')
     return args
 
 
@@ -86,17 +122,44 @@ def config_path_for(model_path, config_path):
     return path
 
 
-def check_shapes(gen, model_path):
-    """Raise ModelError naming the first parameter whose stored shape differs."""
-    with np.load(model_path) as stored:
-        for name, param in gen.namedparams():
-            key = name.lstrip('/')
-            if key not in stored:
-                raise ModelError(f'{model_path}: no parameter {key!r}; is it a generator file?')
-            if stored[key].shape != param.shape:
-                raise ModelError(f'{model_path}: parameter {key!r} has shape {stored[key].shape},'
-                                 f' the configured network expects {param.shape}'
-                                 ' (check ch, latent_dim, frame_size, n_frames, upsample)')
+def generation_bytes(model, batch, n_videos, walk_steps=0):
+    """network_bytes plus the uint8 frames kept: a batch, the grid's videos (kept,
+    tiled and handed to the gif writer) and the walk's."""
+    frames = 3 * video_voxels(model)
+    kept = batch + 3 * min(n_videos, GRID_MAX) + 3 * walk_steps
+    return network_bytes(model, batch) + frames * kept
+
+
+# --- loading --------------------------------------------------------------------
+
+def check_shapes(link, path, stored=None, what='generator'):
+    """The entries of the .npz at path (read unless given), after checking that each of
+    link's parameters is there with its shape; ModelError naming the first that is not."""
+    stored = read_entries(path, allow_pickle=False) if stored is None else stored
+    for name, param in link.namedparams():
+        key = name.lstrip('/')
+        if key not in stored:
+            raise ModelError(f'{path}: no parameter {key!r}; is it a {what} file?')
+        shape = getattr(stored[key], 'shape', None)
+        if shape != param.shape:
+            raise ModelError(f'{path}: parameter {key!r} has shape {shape},'
+                             f' the configured network expects {param.shape}'
+                             ' (check ch, latent_dim, frame_size, n_frames, upsample)')
+    return stored
+
+
+def load_weights(link, path, what='generator'):
+    """Load link's parameters and statistics from the .npz at path, read once through
+    the checked reader; ModelError when the file does not fit the network."""
+    stored = check_shapes(link, path, what=what)
+    try:
+        chainer.serializers.NpzDeserializer(stored).load(link)
+    except KeyError as err:
+        raise ModelError(f'{path}: no entry {err.args[0]!r}; is it a {what} file?') from None
+    except (ValueError, TypeError) as err:
+        raise ModelError(f'{path}: does not fit the configured {what}'
+                         f' ({" ".join(str(err).split())})') from None
+    return link
 
 
 def load_generator(model_path, config):
@@ -106,10 +169,10 @@ def load_generator(model_path, config):
                          ' `python main_train.py` and pass --model RUN/gen_iter_N.npz')
     m = config.model
     gen = Generator(m.ch, m.latent_dim, m.n_frames, m.frame_size, upsample=m.upsample)
-    check_shapes(gen, model_path)
-    chainer.serializers.load_npz(model_path, gen)
-    return gen
+    return load_weights(gen, model_path, 'generator')
 
+
+# --- generating -----------------------------------------------------------------
 
 def latents_for(gen, seeds):
     """One latent per seed, each from its own RandomState(seed): reproducible alone."""
@@ -128,34 +191,51 @@ def walk(gen, seed_a, seed_b, steps):
 
 
 def write_video(path, frames, args):
-    """path.gif, and path.mp4 with --mp4."""
+    """path.gif, and path.mp4 with --mp4 (each written whole or not at all)."""
     save_gif(path + '.gif', frames, args.fps)
     if args.mp4:
         save_mp4(path + '.mp4', frames, args.fps)
 
 
-def main(argv=None):
+def write_seed_videos(gen, seeds, args):
+    """Make the seeds' videos --batch at a time, writing each as soon as it is made;
+    the first GRID_MAX videos, kept for the grid."""
+    grid = []
+    for start in range(0, len(seeds), args.batch):
+        chunk = seeds[start:start + args.batch]
+        videos = generate_videos(gen, latents_for(gen, chunk), batch_size=args.batch)
+        for seed, video in zip(chunk, videos):
+            write_video(os.path.join(args.outdir, f'seed{seed:04d}'), video, args)
+        grid.extend(video.copy() for video in videos[:GRID_MAX - len(grid)])
+    return np.stack(grid)
+
+
+def _main(argv):
     args = parse_args(argv)
-    try:
-        config = load_config(config_path_for(args.model, args.config))
-        gen = load_generator(args.model, config)
-        gen.to_device(device_for(args.gpu, '--gpu'))
-    except (ConfigError, ModelError, DeviceError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-    os.makedirs(args.outdir, exist_ok=True)
-    videos = generate_videos(gen, latents_for(gen, args.seeds))
-    for seed, video in zip(args.seeds, videos):
-        write_video(os.path.join(args.outdir, f'seed{seed:04d}'), video, args)
-    write_video(os.path.join(args.outdir, 'grid'), tile_grid(videos), args)
-    print(f'wrote {len(videos)} videos and the grid to {args.outdir}')
+    config = load_config(config_path_for(args.model, args.config))
+    walk_steps = args.steps if args.interpolate else 0
+    require_memory(generation_bytes(config.model, args.batch, len(args.seeds), walk_steps),
+                   f'--batch {args.batch} videos of {describe_size(config.model)}'
+                   + (f' and a walk of --steps {walk_steps}' if walk_steps else ''))
+    gen = load_generator(args.model, config)
+    gen.to_device(device_for(args.gpu, '--gpu'))
+    ensure_output_dir(args.outdir, '--outdir')
+    grid = write_seed_videos(gen, args.seeds, args)
+    write_video(os.path.join(args.outdir, 'grid'), tile_grid(grid), args)
+    shown = '' if len(args.seeds) <= GRID_MAX else f' (the first {GRID_MAX})'
+    print(f'wrote {len(args.seeds)} videos and the grid{shown} to {args.outdir}')
     if args.interpolate:
         a, b = args.interpolate
-        steps = generate_videos(gen, walk(gen, a, b, args.steps))
+        steps = generate_videos(gen, walk(gen, a, b, args.steps), batch_size=args.batch)
         write_video(os.path.join(args.outdir, f'walk_{a:04d}_{b:04d}'),
                     np.concatenate(list(steps)), args)
         print(f'wrote the walk from seed {a} to seed {b} in {args.steps} steps')
     return 0
+
+
+def main(argv=None):
+    """Exit code: 0, 2 for a bad input (one line on stderr), 130 when interrupted."""
+    return cli.run(_main, argv)
 
 
 if __name__ == '__main__':

@@ -6,7 +6,8 @@
 Clips come through the frame reader at the config's [MODEL] frame_size and
 n_frames, so the gif shows exactly what the critic will see (square crop,
 resize, padding of short clips). Unreadable clips are skipped with a warning,
-as in training, and counted in the printed summary.
+as in training, and counted in the printed summary. --out ends in .gif, or in
+.mp4 where imageio-ffmpeg is installed; at most 256 clips make one grid.
 """
 import argparse
 import os
@@ -18,8 +19,15 @@ from utils import chainer_compat  # noqa: E402,F401
 import numpy as np  # noqa: E402
 
 from datastream.framereader import DataError, FrameReader  # noqa: E402
-from utils.config_parse import ConfigError, load_config  # noqa: E402
-from utils.video_io import save_gif, tile_grid  # noqa: E402
+from utils import cli  # noqa: E402
+from utils.config_parse import load_config  # noqa: E402
+from utils.errors import UserError  # noqa: E402
+from utils.memory import require_memory, video_voxels  # noqa: E402
+from utils.safe_files import ensure_output_file  # noqa: E402
+from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid  # noqa: E402
+
+EXTENSIONS = ('.gif', '.mp4')
+MAX_CLIPS = 256
 
 
 def parse_args(argv):
@@ -27,17 +35,38 @@ def parse_args(argv):
     parser.add_argument('--config', default='setup.ini', help='setup.ini giving data and sizes')
     parser.add_argument('--root', help="clip folder (default: the config's [DATA] root_dir)")
     parser.add_argument('--index', help="index file in --root (default: [DATA] index_dir)")
-    parser.add_argument('--n', type=int, default=16, help='clips in the grid')
+    parser.add_argument('--n', type=int, default=16,
+                        help=f'clips in the grid (at most {MAX_CLIPS})')
     parser.add_argument('--start', type=int, default=0, help='first clip, in index order')
     parser.add_argument('--shuffle', type=int, metavar='SEED',
                         help='pick n clips at random with this seed instead of in order')
-    parser.add_argument('--out', default='data_preview.gif', help='gif to write')
+    parser.add_argument('--out', default='data_preview.gif', help='gif (or mp4) to write')
     parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
     args = parser.parse_args(argv)
-    for name, low in (('n', 1), ('start', 0), ('fps', 0.1)):
-        if getattr(args, name) < low:
-            parser.error(f'--{name} {getattr(args, name)}: expected a value >= {low}')
+    for name, low, high in (('n', 1, MAX_CLIPS), ('start', 0, None), ('fps', 0.1, 1000),
+                            ('shuffle', 0, 2 ** 32 - 1)):
+        value = getattr(args, name)
+        if value is not None and not value >= low:  # (also NaN)
+            raise UserError(f'--{name} {value}: expected a value >= {low}')
+        if value is not None and high is not None and value > high:
+            raise UserError(f'--{name} {value}: expected at most {high}')
+    if not args.out.lower().endswith(EXTENSIONS):
+        raise UserError(f'--out {args.out}: expected a file name ending in'
+                        f' {" or ".join(EXTENSIONS)}')
+    if args.out.lower().endswith('.mp4') and not mp4_available():
+        raise UserError(f'--out {args.out}: an .mp4 needs the imageio-ffmpeg package'
+                        ' (pip install imageio-ffmpeg); or write a .gif')
     return args
+
+
+def open_dataset(root, index, model):
+    """The FrameReader of root/index at the config's n_frames and frame_size; an index
+    that is not UTF-8 text is a DataError naming it."""
+    try:
+        return FrameReader(root, index, model.n_frames, model.frame_size)
+    except UnicodeDecodeError as err:
+        raise DataError(f'index file {os.path.join(root, index)}: not UTF-8 text (byte'
+                        f' {err.start}); save it as UTF-8') from None
 
 
 def chosen_clips(n_listed, n, start, shuffle):
@@ -55,27 +84,32 @@ def read_clips(dataset, indices):
     return readable, len(clips) - len(readable)
 
 
-def main(argv=None):
+def _main(argv):
     args = parse_args(argv)
-    try:
-        config = load_config(args.config)
-        root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
-        dataset = FrameReader(root, index, config.model.n_frames, config.model.frame_size)
-    except (ConfigError, DataError, OSError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    config = load_config(args.config)
+    root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
+    dataset = open_dataset(root, index, config.model)
+    n, size, frames = min(args.n, len(dataset)), config.model.frame_size, config.model.n_frames
+    require_memory(3 * n * 3 * video_voxels(config.model),  # the clips, stacked, tiled
+                   f'--n {n} clips of {frames} frames of {size}x{size} px'
+                   ' ([MODEL] n_frames, frame_size)')
+    ensure_output_file(args.out, '--out', EXTENSIONS)
     clips, unreadable = read_clips(dataset, chosen_clips(len(dataset), args.n, args.start,
                                                          args.shuffle))
     if not clips:
-        print(f'error: none of the {unreadable} chosen clips is readable; try other'
-              ' --start or --shuffle values', file=sys.stderr)
-        return 2
-    save_gif(args.out, tile_grid(np.stack(clips)), args.fps)
-    frames, size = config.model.n_frames, config.model.frame_size
+        raise DataError(f'none of the {unreadable} chosen clips is readable; try other'
+                        ' --start or --shuffle values')
+    save = save_mp4 if args.out.lower().endswith('.mp4') else save_gif
+    save(args.out, tile_grid(np.stack(clips)), args.fps)
     print(f'wrote {args.out}: {len(clips)} clips of {os.path.join(root, index)}'
           f' ({len(dataset)} listed, {unreadable} of those chosen unreadable),'
           f' {frames} frames of {size}x{size}')
     return 0
+
+
+def main(argv=None):
+    """Exit code: 0, 2 for a bad input (one line on stderr), 130 when interrupted."""
+    return cli.run(_main, argv)
 
 
 if __name__ == '__main__':

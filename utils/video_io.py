@@ -1,9 +1,15 @@
-"""Turn generated video arrays into pictures: uint8 frames, grids and gifs."""
+"""Turn generated video arrays into pictures: uint8 frames, grids and gifs.
+
+Every file is written under a temporary name beside its final one and renamed
+once complete (utils/safe_files.atomic_path), so no final name holds half a video.
+"""
 import importlib.util
 import math
 
 import numpy as np
 from PIL import Image
+
+from utils.safe_files import atomic_path
 
 
 def to_uint8_frames(videos):
@@ -29,8 +35,9 @@ def save_gif(path, frames, fps=10):
     """Write (T, H, W, 3) uint8 frames as a looping gif. Identical consecutive
     frames are stored once, shown for their summed duration (Pillow's encoder)."""
     images = [Image.fromarray(frame) for frame in frames]
-    images[0].save(path, save_all=True, append_images=images[1:],
-                   duration=round(1000 / fps), loop=0, optimize=False)
+    with atomic_path(path) as partial:
+        images[0].save(partial, save_all=True, append_images=images[1:],
+                       duration=round(1000 / fps), loop=0, optimize=False)
 
 
 def mp4_available():
@@ -43,5 +50,6 @@ def save_mp4(path, frames, fps=10):
     import imageio.v2 as imageio
     pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
     frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
-    imageio.mimwrite(path, list(frames), fps=fps, codec='libx264', macro_block_size=1,
-                     output_params=['-pix_fmt', 'yuv420p'])
+    with atomic_path(path) as partial:
+        imageio.mimwrite(partial, list(frames), fps=fps, codec='libx264', macro_block_size=1,
+                         output_params=['-pix_fmt', 'yuv420p'])

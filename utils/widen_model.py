@@ -26,7 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from utils import cli  # noqa: E402
+from utils.errors import UserError  # noqa: E402
 from utils.npz_entries import read_entries, write_entries  # noqa: E402
+from utils.safe_files import ensure_output_file  # noqa: E402
 
 SNAPSHOT_MODEL = 'updater/model:{}/'
 SNAPSHOT_OPTIMIZER = 'updater/optimizer:{}/'
@@ -44,7 +47,7 @@ FRAME_LAYERS = [(f'frames/f{i}', i > 1, i < 5) for i in range(1, 6)]
 FRAME_NORMS = {f'frames/f{i}': f'frames/fn{i}' for i in (2, 3, 4)}
 
 
-class WidenError(ValueError):
+class WidenError(UserError):
     """A file that holds neither a snapshot nor one of our networks."""
 
 
@@ -178,10 +181,16 @@ def widen_file(source, target, factor=2, noise=0.05, seed=0):
         raise WidenError(f'{source}: file not found')
     stored = read_entries(source)
     rng = np.random.RandomState(seed)
-    if any(k.startswith(SNAPSHOT_MODEL.format('gen')) for k in stored):
-        wide = widen_snapshot(stored, factor, noise, rng)
-    else:
-        wide = widen_network(stored, network_kind(stored, source), factor, noise, rng)
+    try:
+        if any(k.startswith(SNAPSHOT_MODEL.format('gen')) for k in stored):
+            wide = widen_snapshot(stored, factor, noise, rng)
+        else:
+            wide = widen_network(stored, network_kind(stored, source), factor, noise, rng)
+    except UserError:
+        raise
+    except (KeyError, ValueError, IndexError) as err:  # entries missing or of odd shapes
+        raise WidenError(f'{source}: its networks are incomplete or of unexpected shapes'
+                         f' ({type(err).__name__}: {" ".join(str(err).split())})') from None
     write_entries(target, wide)
     return wide
 
@@ -196,22 +205,30 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='seed of that noise')
     args = parser.parse_args(argv)
     if args.factor < 2:
-        parser.error(f'--factor {args.factor}: expected an integer of at least 2')
-    if args.noise < 0:
-        parser.error(f'--noise {args.noise}: expected a fraction of at least 0')
+        raise WidenError(f'--factor {args.factor}: expected an integer of at least 2')
+    if not args.noise >= 0 or args.noise == float('inf'):
+        raise WidenError(f'--noise {args.noise}: expected a finite fraction of at least 0')
+    if not 0 <= args.seed <= 2 ** 32 - 1:
+        raise WidenError(f'--seed {args.seed}: expected a value from 0 to {2 ** 32 - 1}')
     if os.path.abspath(args.out) == os.path.abspath(args.source):
-        parser.error(f'--out {args.out}: expected a path other than the source')
+        raise WidenError(f'--out {args.out}: expected a path other than the source')
     return args
 
 
-def main(argv=None):
+def _main(argv):
     args = parse_args(argv)
-    try:
-        widen_file(args.source, args.out, args.factor, args.noise, args.seed)
-    except WidenError as error:
-        sys.exit(f'widen_model: {error}')
+    if not os.path.isfile(args.source):
+        raise WidenError(f'{args.source}: file not found')
+    ensure_output_file(args.out, '--out')
+    widen_file(args.source, args.out, args.factor, args.noise, args.seed)
     print(f'wrote {args.out}: ch x {args.factor} (set [MODEL] ch to match)')
+    return 0
+
+
+def main(argv=None):
+    """Exit code: 0, 2 for a bad input (one line on stderr), 130 when interrupted."""
+    return cli.run(_main, argv)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 import pytest
 
-from computations.run_control import EveryOrLast, RunLength, latest_snapshot, resume
+from computations.run_control import (EveryOrLast, RunFolderInUse, RunLength, SnapshotMismatch,
+                                      check_run_folder, latest_snapshot, resume)
 
 
 class FakeUpdater:
@@ -23,7 +24,7 @@ def test_latest_snapshot_is_the_highest_iteration(tmp_path):
 def test_resume_none_latest_and_missing_path(tmp_path):
     assert resume(None, str(tmp_path), 'none') is None
     assert resume(None, str(tmp_path), 'latest') is None, 'a fresh run folder starts fresh'
-    with pytest.raises(FileNotFoundError, match="resume = 'gone': snapshot file not found"):
+    with pytest.raises(SnapshotMismatch, match="resume = 'gone': snapshot file not found"):
         resume(None, str(tmp_path), 'gone')
 
 
@@ -42,3 +43,20 @@ def test_run_length_in_iterations_or_epochs_and_interrupts():
 def test_every_or_last_fires_on_intervals_and_at_the_end():
     every = EveryOrLast(3, RunLength(iterations=7, epochs=0))
     assert [i for i in range(1, 8) if every(FakeTrainer(i))] == [3, 6, 7]
+
+
+def test_a_new_run_never_starts_over_another_one(tmp_path):
+    check_run_folder(str(tmp_path / 'new'), 'none')
+    check_run_folder(str(tmp_path), 'none')
+    (tmp_path / 'samples').mkdir()
+    check_run_folder(str(tmp_path), 'none'), 'no snapshot or network file: not a run yet'
+    (tmp_path / 'gen_iter_5.npz').write_bytes(b'')
+    for resume_from in ('none', 'latest'):
+        with pytest.raises(RunFolderInUse, match=r"holds another run \(gen_iter_5.npz"):
+            check_run_folder(str(tmp_path), resume_from)
+    (tmp_path / 'snapshot_iter_5').write_bytes(b'')
+    check_run_folder(str(tmp_path), 'latest')
+    check_run_folder(str(tmp_path), str(tmp_path / 'snapshot_iter_5'))
+    (tmp_path / 'snapshot_iter_9').write_bytes(b'')
+    with pytest.raises(RunFolderInUse, match='holds snapshots up to snapshot_iter_9'):
+        check_run_folder(str(tmp_path), str(tmp_path / 'snapshot_iter_5'))

@@ -27,6 +27,7 @@ class FakeBackend:
 
     def __init__(self, source):
         self.source, self.calls, self.flaky_failures = source, [], 2
+        self.flaky_error = Transient('connection reset')
 
     def __call__(self, youtube_id, dest_dir):
         self.calls.append(youtube_id)
@@ -34,7 +35,7 @@ class FakeBackend:
             raise Unavailable('private', 'This video is private')
         if youtube_id == 'flaky' and self.flaky_failures:
             self.flaky_failures -= 1
-            raise Transient('connection reset')
+            raise self.flaky_error
         path = os.path.join(dest_dir, youtube_id + '.mp4')
         shutil.copy(self.source, path)
         return path
@@ -112,3 +113,58 @@ def test_network_error_after_retries_is_recorded_and_retried_next_time(setup):
 def test_missing_annotation_file_is_a_clear_error(tmp_path, capsys):
     assert main([str(tmp_path / 'nope.csv'), '--out', str(tmp_path / 'o')], lambda *a: None) == 2
     assert 'nope.csv: annotation file not found' in capsys.readouterr().err
+
+
+def test_a_timeout_is_retried_like_a_network_error(setup):
+    annotations, out, backend = setup
+    backend.flaky_failures, backend.flaky_error = 1, TimeoutError('timed out')
+    assert main([annotations, '--out', out, '--backoff', '0', '--classes', 'cat'], backend) == 0
+    assert backend.calls.count('flaky') == 2
+    assert open(os.path.join(out, 'job-list.txt')).read() == 'videos/5/flaky+5+0.mp4\n'
+
+
+def test_a_download_opencv_cannot_decode_is_recorded_not_cut(setup, capsys):
+    annotations, out, backend = setup
+
+    def undecodable(youtube_id, dest_dir):
+        path = os.path.join(dest_dir, youtube_id + '.webm')
+        with open(path, 'wb') as junk:
+            junk.write(b'\x1aE\xdf\xa3 not really a video' * 100)
+        return path
+    assert main([annotations, '--out', out, '--classes', 'dog'], undecodable) == 0
+    with open(os.path.join(out, 'failures.csv')) as rows:
+        (row,) = list(csv.reader(rows))
+    assert row[:2] == ['good1', 'undecodable'] and 'good1.webm' in row[2]
+    assert not os.path.exists(os.path.join(out, 'videos'))
+    assert '(undecodable 1)' in capsys.readouterr().out
+
+
+def never_called(youtube_id, dest_dir):
+    raise AssertionError('no download may start')
+
+
+def test_bad_input_files_are_one_line_errors_naming_the_line(setup, capsys):
+    annotations, out, _ = setup
+    with open(annotations, 'ab') as extra:
+        extra.write(b'good1,5000,22,d\xf6g,present\n')
+    assert main([annotations, '--out', out], never_called) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f'error: {annotations} line 9: not UTF-8 text (byte 0xf6 at byte' \
+        ' 16 of the line); save the file as UTF-8'
+    with open(annotations, 'w') as fixed:
+        fixed.write(ROWS)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, 'job-list.txt'), 'wb') as jobs:
+        jobs.write(b'videos/22/good1+22+0.mp4\nvideos/\xff.mp4\n')
+    assert main([annotations, '--out', out, '--classes', 'cat'], never_called) == 2
+    assert 'job-list.txt line 2: not UTF-8 text' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('where', ['a file', 'under a file'])
+def test_unusable_output_folder_is_refused_before_any_download(setup, capsys, where):
+    annotations, out, _ = setup
+    open(out, 'w').close()
+    target = out if where == 'a file' else os.path.join(out, 'sub')
+    assert main([annotations, '--out', target], never_called) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f'error: --out {target}: ') and '\n' not in err

@@ -5,8 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from datastream.framereader import (DataError, FrameReader, ReplayableShuffle, clip_converter,
-                                    fit_length, load_clip, load_uint8_clip, read_index)
+from datastream.framereader import (ClipError, DataError, FrameReader, ReplayableShuffle,
+                                    clip_converter, fit_length, load_clip, load_uint8_clip,
+                                    read_index)
 from datastream.moving_shapes import write_stacked_jpeg
 from tests.conftest import write_mp4
 
@@ -66,9 +67,38 @@ def test_index_expands_folders_skips_comments_and_resolves_paths(tmp_path):
         (folder / name).write_bytes(b'x')
     absolute = tmp_path / 'abs.mp4'
     absolute.write_bytes(b'x')
-    (tmp_path / 'index.txt').write_text(f'# my clips\n\nvideo_a\n{absolute}  # one more\n')
+    (tmp_path / 'index.txt').write_text(f'# my clips\n\nvideo_a\n  # one more\n{absolute}\n')
     assert read_index(str(tmp_path), 'index.txt') == [
         str(folder / 'a.jpg'), str(folder / 'b.jpg'), str(absolute)]
+
+
+def test_a_hash_inside_a_name_is_part_of_it(tmp_path):
+    (tmp_path / 'take#1.jpg').write_bytes(b'x')
+    (tmp_path / 'index.txt').write_text('take#1.jpg\n')
+    assert read_index(str(tmp_path), 'index.txt') == [str(tmp_path / 'take#1.jpg')]
+
+
+def test_damaged_clips_are_unreadable(tmp_path):
+    noise = np.random.RandomState(0).randint(0, 255, (16, 32, 32, 3)).astype(np.uint8)
+    write_stacked_jpeg(str(tmp_path / 'c.jpg'), noise)
+    data = (tmp_path / 'c.jpg').read_bytes()
+    (tmp_path / 'cut.jpg').write_bytes(data[:len(data) // 3])
+    with pytest.raises(ClipError, match='truncated JPEG'):
+        load_clip(str(tmp_path / 'cut.jpg'), 16, 16)
+    odd = np.zeros((16 * 5 + 3, 16, 3), np.uint8)
+    assert cv2.imwrite(str(tmp_path / 'odd.png'), odd)
+    with pytest.raises(ClipError, match='height a multiple of width'):
+        load_clip(str(tmp_path / 'odd.png'), 16, 16)
+    png = write_png_stack(tmp_path / 'p.png', gradient_frames(4, 16))
+    (tmp_path / 'cut.png').write_bytes(open(png, 'rb').read()[:-20])
+    with pytest.raises(ClipError, match='truncated PNG'):
+        load_clip(str(tmp_path / 'cut.png'), 16, 16)
+
+
+def test_non_utf8_index_is_one_line(tmp_path):
+    (tmp_path / 'index.txt').write_bytes('caf\xe9\n'.encode('latin-1'))
+    with pytest.raises(DataError, match='index.txt: not UTF-8 text'):
+        read_index(str(tmp_path), 'index.txt')
 
 
 def test_missing_or_empty_index_is_a_clear_error(tmp_path):
@@ -142,3 +172,19 @@ def test_cache_serves_the_same_clips_and_is_rebuilt_when_a_clip_changes(tmp_path
     assert 'building' in capsys.readouterr().err
     np.testing.assert_array_equal(rebuilt[3][0],
                                   load_uint8_clip(str(tmp_path / 'c2.jpg'), 16, 16))
+
+
+@pytest.mark.parametrize('damage', ['truncate data', 'garble flags'])
+def test_a_damaged_cache_is_rebuilt(tmp_path, capsys, damage):
+    for i in range(2):
+        write_stacked_jpeg(str(tmp_path / f'c{i}.jpg'), gradient_frames(16, 16) + 5 * i)
+    (tmp_path / 'index.txt').write_text('c0.jpg\nc1.jpg\n')
+    FrameReader(str(tmp_path), 'index.txt', 16, 16, cache=True)
+    cache_dir = tmp_path / '.videogan_cache'
+    suffix = '.u8' if damage == 'truncate data' else '.readable.npy'
+    damaged = next(p for p in cache_dir.iterdir() if p.name.endswith(suffix))
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    capsys.readouterr()
+    reader = FrameReader(str(tmp_path), 'index.txt', 16, 16, cache=True)
+    assert 'damaged; rebuilding' in capsys.readouterr().err
+    np.testing.assert_array_equal(reader[1][0], load_uint8_clip(str(tmp_path / 'c1.jpg'), 16, 16))

@@ -2,8 +2,10 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from datastream.moving_shapes import PALETTE, build_dataset, ensure_dataset, render_clip
+from utils.safe_files import OutputError
 
 
 def test_render_is_deterministic_per_seed():
@@ -39,3 +41,20 @@ def test_ensure_builds_once(tmp_path):
     stamp = os.path.getmtime(tmp_path / 'clips' / 'clip_00000.jpg')
     assert not ensure_dataset(str(tmp_path), 'index.txt', 3, seed=0)
     assert os.path.getmtime(tmp_path / 'clips' / 'clip_00000.jpg') == stamp
+
+
+def test_never_builds_inside_a_folder_of_other_files(tmp_path):
+    (tmp_path / 'clips').mkdir()
+    (tmp_path / 'clips' / 'mine.jpg').write_bytes(b'user data')
+    (tmp_path / 'index.txt').write_text('clips\n')
+    with pytest.raises(OutputError, match=r"root_dir = .*'indx.txt'.*fix index_dir"):
+        ensure_dataset(str(tmp_path), 'indx.txt', 3, seed=0)
+    assert sorted(os.listdir(tmp_path)) == ['clips', 'index.txt']
+    assert (tmp_path / 'clips' / 'mine.jpg').read_bytes() == b'user data'
+
+
+def test_an_interrupted_build_is_finished_on_the_next_run(tmp_path):
+    build_dataset(str(tmp_path), 2, seed=0, n_frames=16, size=32)
+    os.remove(tmp_path / 'index.txt')  # as if stopped before the index was written
+    assert ensure_dataset(str(tmp_path), 'index.txt', 3, seed=0)
+    assert len(os.listdir(tmp_path / 'clips')) == 3

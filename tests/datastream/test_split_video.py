@@ -4,7 +4,9 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
+from datastream.framereader import read_index
 from datastream.split_video import main
 from tests.conftest import ROOT, counter_frames, tiny_sections, write_ini, write_mp4
 
@@ -94,3 +96,49 @@ def test_job_list_input_and_training_on_the_output(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert 'on 2 clips' in result.stdout, '40 frames: 2 clips of 16, the 8-frame tail dropped'
+
+
+def test_a_missing_input_is_one_line_and_the_dataset_is_kept(tmp_path, capsys):
+    video = write_mp4(tmp_path / 'v.mp4', counter_frames(16, 32, 32), fps=10)
+    out = tmp_path / 'ds'
+    assert main([video, '--out', str(out), '--size', '16', '--frames', '16']) == 0
+    before = sorted(os.listdir(out)), len(clip_images(out / 'v'))
+    capsys.readouterr()
+    assert main([str(tmp_path / 'missing' / 'folder') + '/', '--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'missing/folder' in err and err.count('\n') == 1
+    assert (sorted(os.listdir(out)), len(clip_images(out / 'v'))) == before
+
+
+def test_videos_with_the_same_name_get_their_own_folders(tmp_path):
+    for folder, step in (('a', 3), ('b', 9)):
+        os.makedirs(tmp_path / folder)
+        write_mp4(tmp_path / folder / 'clip.mp4', counter_frames(16, 32, 32, step), fps=10)
+    out = tmp_path / 'ds'
+    args = [str(tmp_path / 'a' / 'clip.mp4'), str(tmp_path / 'b' / 'clip.mp4'), '--out',
+            str(out), '--size', '16', '--frames', '16', '--fps', '10', '--workers', '2',
+            '--delete-source']
+    assert main(args) == 0
+    names = (out / 'index.txt').read_text().split()
+    assert len(names) == 2 and names[0] == 'clip' and names[1].startswith('clip-')
+    steps = [np.diff(levels(clip_images(out / n)[0], 16)).mean() for n in names]
+    assert steps[0] == pytest.approx(3, abs=1) and steps[1] == pytest.approx(9, abs=1)
+
+
+def test_a_folder_the_tool_did_not_make_is_never_touched(tmp_path):
+    out = tmp_path / 'ds'
+    os.makedirs(out / 'v')
+    (out / 'v' / 'notes.txt').write_text('mine')
+    video = write_mp4(tmp_path / 'v.mp4', counter_frames(16, 32, 32), fps=10)
+    assert main([video, '--out', str(out), '--size', '16', '--frames', '16']) == 0
+    assert os.listdir(out / 'v') == ['notes.txt']
+    assert (out / 'index.txt').read_text().startswith('v-')
+
+
+def test_names_with_hash_signs_round_trip_through_the_index(tmp_path):
+    for name in ('#take 1', 'a#b'):
+        write_mp4(tmp_path / f'{name}.mp4', counter_frames(16, 32, 32), fps=10)
+    out = tmp_path / 'ds'
+    assert main([str(tmp_path), '--out', str(out), '--size', '16', '--frames', '16']) == 0
+    folders = {os.path.basename(os.path.dirname(p)) for p in read_index(str(out), 'index.txt')}
+    assert folders == {'_take 1', 'a#b'}

@@ -1,10 +1,14 @@
 import gzip
 import io
+import os
+import socket
+import time
 
 import pytest
 
-from datastream.youtube_bb import (AnnotationError, clips_by_video, clips_from_rows,
-                                   fetch_csv, read_rows)
+from datastream import youtube_bb
+from datastream.youtube_bb import (AnnotationError, FetchError, clips_by_video,
+                                   clips_from_rows, fetch_csv, read_rows)
 
 CLASSIFICATION = """vid_b,3000,0,person,present
 vid_a,2000,22,dog,present
@@ -65,7 +69,7 @@ def test_bad_file_is_a_clear_error(tmp_path):
 def test_fetch_csv_downloads_the_named_file_through_the_opener(tmp_path):
     asked = []
 
-    def opener(url):
+    def opener(url, timeout):
         asked.append(url)
         return io.BytesIO(gzip.compress(CLASSIFICATION.encode()))
     path = fetch_csv('yt_bb_classification_validation', str(tmp_path / 'v.csv.gz'), opener)
@@ -73,3 +77,30 @@ def test_fetch_csv_downloads_the_named_file_through_the_opener(tmp_path):
     assert len(read_rows(path)) == 6
     with pytest.raises(AnnotationError, match='expected one of'):
         fetch_csv('yt_bb_everything', str(tmp_path / 'x.csv.gz'), opener)
+
+
+def test_non_utf8_file_names_the_file_and_line(tmp_path):
+    path = tmp_path / 'latin1.csv'
+    path.write_bytes(b'a,1,0,x,present\na,2,0,caf\xe9,present\n')
+    with pytest.raises(AnnotationError, match=r'latin1.csv line 2: not UTF-8 text'):
+        read_rows(str(path))
+    broken = tmp_path / 'broken.csv.gz'
+    broken.write_bytes(b'a,1,0,x,present\n')
+    with pytest.raises(AnnotationError, match=r'broken.csv.gz: not a complete gzip file'):
+        read_rows(str(broken))
+
+
+def test_fetch_csv_gives_up_on_a_server_that_never_answers(tmp_path, monkeypatch):
+    for name in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(name, raising=False)  # talk to the local socket directly
+    with socket.socket() as server:  # accepts connections (backlog) and never answers
+        server.bind(('127.0.0.1', 0))
+        server.listen(4)
+        port = server.getsockname()[1]
+        monkeypatch.setattr(youtube_bb, 'CSV_URL', f'http://127.0.0.1:{port}/{{name}}.csv.gz')
+        started = time.monotonic()
+        with pytest.raises(FetchError, match='no answer within 0.5 s'):
+            fetch_csv('yt_bb_classification_validation', str(tmp_path / 'v.csv.gz'),
+                      timeout=0.5)
+        assert time.monotonic() - started < 5
+    assert os.listdir(tmp_path) == [], 'no file, not even a partial one, is left'

@@ -1,10 +1,9 @@
 """A snapshot given a frame critic keeps everything else and resumes with it."""
 import numpy as np
-import pytest
 
 from tests.test_main_train import run
 from utils.add_frame_critic import CRITIC, CRITIC_OPTIMIZER, main
-from utils.npz_entries import read_entries as _load
+from utils.npz_entries import read_entries as _load, write_entries
 
 
 def test_snapshot_with_a_frame_critic_resumes_the_run(tmp_path, tiny_ini):
@@ -16,7 +15,7 @@ def test_snapshot_with_a_frame_critic_resumes_the_run(tmp_path, tiny_ini):
     assert unchanged.returncode == 2
     assert 'snapshot_iter_3: has no updater/model:critic/frames/' in unchanged.stderr
     assert 'add_frame_critic.py' in unchanged.stderr
-    main([str(source), '--config', tiny_ini, '--every', '2', '--out', str(target)])
+    assert main([str(source), '--config', tiny_ini, '--every', '2', '--out', str(target)]) == 0
     before, after = _load(source), _load(target)
     assert all(np.array_equal(after[k], v) for k, v in before.items())
     added = sorted(set(after) - set(before))
@@ -33,23 +32,39 @@ def test_snapshot_with_a_frame_critic_resumes_the_run(tmp_path, tiny_ini):
 def test_errors_name_the_file_and_what_was_expected(tmp_path, tiny_ini, capsys):
     assert run('main_train.py', '--config', tiny_ini).returncode == 0
     source, target = tmp_path / 'run' / 'snapshot_iter_3', tmp_path / 'out'
-    with pytest.raises(SystemExit) as missing:
-        main([str(tmp_path / 'none'), '--config', tiny_ini, '--out', str(target)])
-    assert 'none: file not found' in str(missing.value)
-    with pytest.raises(SystemExit) as not_snapshot:
-        main([str(tmp_path / 'run' / 'dis_iter_3.npz'), '--config', tiny_ini,
-              '--out', str(target)])
-    assert 'not a trainer snapshot' in str(not_snapshot.value)
-    main([str(source), '--config', tiny_ini, '--out', str(target)])
-    with pytest.raises(SystemExit) as twice:
-        main([str(target), '--config', tiny_ini, '--out', str(tmp_path / 'again')])
-    assert 'already has a frame critic' in str(twice.value)
-    with pytest.raises(SystemExit) as wrong_ch:
-        main([str(source), '--config', _ini_with_ch(tmp_path, tiny_ini), '--out', str(target)])
-    assert 'the critic has ch 8, the config ch 16' in str(wrong_ch.value)
-    with pytest.raises(SystemExit):
-        main([str(source), '--config', tiny_ini, '--every', '0', '--out', str(target)])
-    assert '--every 0: expected an integer of at least 1' in capsys.readouterr().err
+
+    def error_of(*args):
+        assert main(list(args)) == 2
+        err = capsys.readouterr().err
+        assert err.startswith('error: ') and err.count('\n') == 1
+        return err
+    assert 'none: file not found' in error_of(str(tmp_path / 'none'), '--config', tiny_ini,
+                                              '--out', str(target))
+    assert 'not a trainer snapshot' in error_of(str(tmp_path / 'run' / 'dis_iter_3.npz'),
+                                                '--config', tiny_ini, '--out', str(target))
+    assert main([str(source), '--config', tiny_ini, '--out', str(target)]) == 0
+    assert 'already has a frame critic' in error_of(str(target), '--config', tiny_ini,
+                                                    '--out', str(tmp_path / 'again'))
+    assert 'the critic has ch 8, the config ch 16' in error_of(
+        str(source), '--config', _ini_with_ch(tmp_path, tiny_ini), '--out', str(target))
+    assert '--every 0: expected an integer of at least 1' in error_of(
+        str(source), '--config', tiny_ini, '--every', '0', '--out', str(target))
+
+
+def test_a_damaged_snapshot_or_unusable_out_is_one_line(tmp_path, tiny_ini, capsys):
+    source, target = tmp_path / 'snapshot_iter_3', tmp_path / 'frames' / 'snapshot_iter_3'
+    write_entries(str(source), {CRITIC + 'c4/W': np.zeros((8, 4, 4, 4, 4), np.float32)})
+    data = source.read_bytes()
+    source.write_bytes(data[:len(data) - 30])
+    assert main([str(source), '--config', tiny_ini, '--out', str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {source}: not a readable .npz (') and err.count('\n') == 1
+    assert not target.exists()
+    (tmp_path / 'file').write_text('x')
+    source.write_bytes(data)
+    assert main([str(source), '--config', tiny_ini, '--out',
+                 str(tmp_path / 'file' / 'snapshot_iter_3')]) == 2
+    assert f'--out {tmp_path / "file"}: is a file' in capsys.readouterr().err
 
 
 def _ini_with_ch(tmp_path, tiny_ini):

@@ -73,6 +73,10 @@ def test_missing_keys_take_defaults(tmp_path):
     ('MODEL', 'upsample', "'bilinear'", 'one of deconv, resize'),
     ('MODEL', 'frame_critic_every', '-1', '>= 0'),
     ('MODEL', 'frame_critic_every', '33', 'at most n_frames (32)'),
+    ('ADAM', 'learning_rate', 'inf', 'a finite number'),
+    ('ADAM', 'penalty_coeff', 'nan', 'a finite number'),
+    ('MODEL', 'weight_scale', '-inf', 'a finite number'),
+    ('SAVING', 'n_samples', '100000', 'a value from 1 to 256'),
 ])
 def test_bad_value_names_file_section_key_value(tmp_path, section, key, value, expected):
     path = write_ini(tmp_path / 'bad.ini', {section: {key: value}})
@@ -131,3 +135,22 @@ def test_written_config_loads_back_equal(tmp_path):
                          ['DATA.builtin=yes'])
     write_config(config, str(tmp_path / 'out.ini'))
     assert load_config(str(tmp_path / 'out.ini')) == config
+
+
+def test_utf8_bom_is_read(tmp_path):
+    path = tmp_path / 'bom.ini'
+    path.write_bytes(b'\xef\xbb\xbf[MODEL]\nch = 16\n')
+    assert load_config(str(path)).model.ch == 16
+
+
+def test_non_utf8_file_is_one_line(tmp_path):
+    path = tmp_path / 'latin1.ini'
+    path.write_bytes('[DATA]\nroot_dir = caf\xe9\n'.encode('latin-1'))
+    with pytest.raises(ConfigError, match=r'latin1.ini: not UTF-8 text'):
+        load_config(str(path))
+
+
+def test_default_section_is_not_silently_ignored(tmp_path):
+    path = write_ini(tmp_path / 'a.ini', {'DEFAULT': {'batch_size': 4}, 'MODEL': {'ch': 16}})
+    with pytest.raises(ConfigError, match=r'unknown section \[DEFAULT\]'):
+        load_config(path)

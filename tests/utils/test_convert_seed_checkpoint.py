@@ -1,5 +1,7 @@
 """The converter against a small generator written in the seed's layout here, with
 random weights, biases and BatchNorm statistics: same z, same video, transposed."""
+import os
+
 import chainer
 import chainer.functions as F
 import chainer.links as L
@@ -85,3 +87,30 @@ def test_prefixed_trainer_snapshots_are_found(tmp_path, prefix):
         np.savez(tmp_path / 'snap.npz', **{prefix + k: stored[k] for k in stored.files})
     assert main([str(tmp_path / 'snap.npz'), '--out', str(tmp_path / 'o'),
                  '--frame-size', str(SIZE), '--n-frames', str(FRAMES)]) == 0
+
+
+def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
+    chainer.serializers.save_npz(str(tmp_path / 'seed.npz'), randomised_seed_model())
+    data = (tmp_path / 'seed.npz').read_bytes()
+    (tmp_path / 'seed.npz').write_bytes(data[:len(data) - 100])
+    assert main([str(tmp_path / 'seed.npz'), '--out', str(tmp_path / 'o')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {tmp_path / "seed.npz"}: not a readable .npz (')
+    assert err.count('\n') == 1 and not (tmp_path / 'o').exists()
+
+
+def test_an_out_that_is_a_file_is_refused_and_kept(tmp_path, capsys):
+    chainer.serializers.save_npz(str(tmp_path / 'seed.npz'), randomised_seed_model())
+    (tmp_path / 'out').write_text('notes')
+    for out in (tmp_path / 'out', tmp_path / 'out' / 'deeper'):
+        assert main([str(tmp_path / 'seed.npz'), '--out', str(out), '--frame-size', str(SIZE),
+                     '--n-frames', str(FRAMES)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f'error: --out {out}: ') and err.count('\n') == 1
+    assert (tmp_path / 'out').read_text() == 'notes'
+    assert main([str(tmp_path / 'seed.npz'), '--out', str(tmp_path / 'o'),
+                 '--frame-size', '24']) == 2
+    assert '--frame-size 24: expected a multiple of 16' in capsys.readouterr().err
+    assert main([str(tmp_path / 'seed.npz'), '--out', str(tmp_path / 'o'),
+                 '--frame-size', str(SIZE), '--n-frames', str(FRAMES)]) == 0
+    assert sorted(os.listdir(tmp_path / 'o')) == ['generator.npz', 'setup.ini']

@@ -7,7 +7,8 @@ import pytest
 
 from nn.DCGAN import Critic, Generator
 from tests.conftest import write_ini
-from utils.evaluate import critic_beside, main, mean_difference, pixel_stats
+from utils import memory
+from utils.evaluate import critic_beside, main, mean_difference, pixel_stats, write_json
 
 
 @pytest.fixture
@@ -96,3 +97,60 @@ def test_fvd_through_the_feature_function_seam(run_dir, tmp_path, monkeypatch, c
     assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--fvd',
                  '--feature-net', str(tmp_path / 'missing.npz')]) == 2
     assert 'feature network not found' in capsys.readouterr().err
+
+
+def _index_of(tmp_path, shapes_dir, n_clips):
+    """A root folder whose index lists the first n_clips built-in clips (absolute paths)."""
+    root = tmp_path / f'held_out_{n_clips}'
+    root.mkdir()
+    (root / 'index.txt').write_text(''.join(
+        os.path.join(shapes_dir, 'clips', f'clip_{i:05d}.jpg') + '\n' for i in range(n_clips)))
+    return str(root)
+
+
+def test_a_one_clip_evaluation_is_refused_not_written_as_nan(run_dir, tmp_path, shapes_dir,
+                                                             capsys):
+    root = _index_of(tmp_path, shapes_dir, 1)
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--root', root]) == 2
+    err = capsys.readouterr().err
+    assert 'lists 1 clip(s) and --n is 256; an evaluation needs at least 2 clips' in err
+    assert err.count('\n') == 1 and not (run_dir / 'evaluation.json').exists()
+    root = _index_of(tmp_path, shapes_dir, 2)
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--root', root, '--fvd',
+                 '--features', 'nope:f']) == 2
+    assert 'with --fvd needs at least 4 clips' in capsys.readouterr().err
+
+
+def test_json_is_strict_non_finite_numbers_become_null(tmp_path):
+    path = tmp_path / 'e.json'
+    write_json(str(path), {'a': float('nan'), 'b': [1.5, float('inf')], 'c': {'d': np.float64(2)}})
+    text = path.read_text()
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(name)) == {
+        'a': None, 'b': [1.5, None], 'c': {'d': 2.0}}
+    assert os.listdir(tmp_path) == ['e.json']
+
+
+@pytest.mark.parametrize('which', ['dis_iter_5.npz', 'feature_net.npz'])
+def test_a_damaged_critic_or_feature_net_is_one_line(run_dir, capsys, which):
+    (run_dir / which).write_bytes(os.urandom(300))
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '4', '--fvd',
+                 '--feature-net', str(run_dir / 'feature_net.npz')]) == 2
+    err = capsys.readouterr().err
+    assert err == f'error: {run_dir / which}: not a readable .npz (not a zip archive:' \
+        ' truncated, damaged, or another kind of file)\n'
+
+
+def test_clips_that_cannot_fit_in_memory_are_refused(run_dir, monkeypatch, capsys):
+    monkeypatch.setattr(memory, 'available_memory', lambda: 2 * 2 ** 20)
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '12', '--batch', '2']) == 2
+    err = capsys.readouterr().err
+    assert '--n 12 clips and --batch 2 of 16 frames of 16x16 px at ch 8' in err
+    assert 'need about 4.4 MiB of memory; this machine has 2.0 MiB' in err
+    assert not (run_dir / 'evaluation.json').exists()
+
+
+def test_an_out_path_under_a_file_is_refused_before_evaluating(run_dir, capsys):
+    (run_dir / 'file').write_text('x')
+    out = run_dir / 'file' / 'eval.json'
+    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--out', str(out)]) == 2
+    assert f'--out {run_dir / "file"}: is a file; expected a folder' in capsys.readouterr().err

@@ -1,4 +1,5 @@
 import os
+import signal
 
 import chainer
 import cv2
@@ -7,7 +8,9 @@ import pytest
 from PIL import Image
 
 from nn.DCGAN import Generator
+from computations.sampling import generate_videos
 from tests.conftest import write_ini
+from utils import generate, memory
 from utils.generate import main, parse_seeds
 from utils.video_io import mp4_available
 
@@ -33,7 +36,7 @@ def gif_frames(path):
 
 def test_parse_seeds_accepts_ranges_and_lists():
     assert parse_seeds('0-3,7,2') == [0, 1, 2, 3, 7]
-    for bad in ('5-2', 'a', '1-', '-3'):
+    for bad in ('5-2', 'a', '1-', '-3', '4294967296', '\u00b2', '9' * 5000):
         with pytest.raises(ValueError, match='--seeds'):
             parse_seeds(bad)
 
@@ -103,12 +106,102 @@ def test_resize_generator_loads_with_its_config_and_not_with_deconv(model_dir, t
 @pytest.mark.parametrize('flags,message', [
     (['--n', '0'], '--n 0: expected a value >= 1'),
     (['--seeds', '9-3'], 'range 9-3 runs backwards'),
-    (['--interpolate', '1', '-2'], 'expected seeds >= 0'),
-    (['--steps', '1', '--interpolate', '1', '2'], '--steps 1: expected a value >= 2')])
-def test_bad_flag_values_are_rejected(model_dir, capsys, flags, message):
-    with pytest.raises(SystemExit):
-        main(['--model', str(model_dir / 'gen.npz')] + flags)
+    (['--interpolate', '1', '-2'], 'seed -2 is out of range; expected 0 to 4294967295'),
+    (['--steps', '1', '--interpolate', '1', '2'], '--steps 1: expected a value >= 2'),
+    (['--fps', 'nan'], '--fps nan: expected a value >= 0.1')])
+def test_bad_flag_values_are_rejected(model_dir, tmp_path, capsys, flags, message):
+    out = tmp_path / 'out'
+    assert main(['--model', str(model_dir / 'gen.npz'), '--outdir', str(out)] + flags) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count('\n') == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--seeds', '4294967295,4294967296'], 'seed 4294967296 is out of range'),
+    (['--seed', '4294967295', '--n', '2'], 'seed 4294967296 is out of range'),
+    (['--interpolate', '0', '4294967296'], '--interpolate 0 4294967296: seed 4294967296'),
+    (['--seeds', '0-999999999'], 'more than 10000 seeds'),
+    (['--seeds', '0-5000,6000-12000'], 'more than 10000 seeds'),
+    (['--n', '100000'], '--n 100000: expected at most 10000')])
+def test_seeds_out_of_range_or_too_many_are_refused(model_dir, tmp_path, capsys, flags, message):
+    out = tmp_path / 'out'
+    assert main(['--model', str(model_dir / 'gen.npz'), '--outdir', str(out)] + flags) == 2
     assert message in capsys.readouterr().err
+    assert not out.exists()
+    assert parse_seeds('4294967290-4294967295')[-1] == 2 ** 32 - 1
+    assert len(parse_seeds('0-9999,0-9999')) == 10000
+
+
+def test_batch_size_does_not_change_a_seeds_video(model_dir, tmp_path):
+    gen = str(model_dir / 'gen.npz')
+    for batch in ('1', '3', '16'):
+        assert main(['--model', gen, '--seeds', '0-4', '--batch', batch,
+                     '--outdir', str(tmp_path / batch)]) == 0
+    for seed in range(5):
+        name = f'seed{seed:04d}.gif'
+        assert (tmp_path / '1' / name).read_bytes() == (tmp_path / '3' / name).read_bytes() \
+            == (tmp_path / '16' / name).read_bytes(), name
+    assert (tmp_path / '1' / 'grid.gif').read_bytes() == (tmp_path / '3' / 'grid.gif').read_bytes()
+
+
+def test_sigterm_stops_between_batches_leaving_whole_gifs(model_dir, tmp_path, monkeypatch,
+                                                          capsys):
+    calls = []
+
+    def then_sigterm(gen, z, batch_size=16):
+        calls.append(len(z))
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return generate_videos(gen, z, batch_size)
+    monkeypatch.setattr(generate, 'generate_videos', then_sigterm)
+    out = tmp_path / 'out'
+    assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '0-5', '--batch', '2',
+                 '--outdir', str(out)]) == 130
+    assert capsys.readouterr().err.strip() == 'interrupted'
+    assert calls == [2, 2] and sorted(os.listdir(out)) == ['seed0000.gif', 'seed0001.gif']
+    assert len(gif_frames(out / 'seed0001.gif')) == 16
+
+
+def test_grid_tiles_only_the_first_videos(model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(generate, 'GRID_MAX', 2)
+    assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '0-4', '--batch', '3',
+                 '--outdir', str(tmp_path)]) == 0
+    assert gif_frames(tmp_path / 'grid.gif')[0].shape == (16, 33, 3), 'seeds 0 and 1 only'
+    np.testing.assert_array_equal(gif_frames(tmp_path / 'grid.gif')[0][:, 17:],
+                                  gif_frames(tmp_path / 'seed0001.gif')[0])
+    assert 'wrote 5 videos and the grid (the first 2)' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'random bytes', 'text', 'bad member'])
+def test_a_damaged_model_file_is_one_line(model_dir, tmp_path, capsys, damage):
+    data = (model_dir / 'gen.npz').read_bytes()
+    bad = {'truncated': data[:len(data) // 2], 'random bytes': os.urandom(4000),
+           'text': b'[MODEL]\nch = 8\n', 'bad member': data[:300] + bytes(
+               255 - b for b in data[300:340]) + data[340:]}[damage]
+    (model_dir / 'gen.npz').write_bytes(bad)
+    assert main(['--model', str(model_dir / 'gen.npz'), '--outdir', str(tmp_path / 'o')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {model_dir / "gen.npz"}: not a readable .npz (')
+    assert err.count('\n') == 1 and not (tmp_path / 'o').exists()
+
+
+def test_unusable_outdir_is_refused_before_any_video(model_dir, tmp_path, capsys):
+    (tmp_path / 'file').write_text('x')
+    for outdir in (tmp_path / 'file', tmp_path / 'file' / 'under'):
+        assert main(['--model', str(model_dir / 'gen.npz'), '--outdir', str(outdir)]) == 2
+        assert f'--outdir {outdir}: ' in capsys.readouterr().err
+    assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '0',
+                 '--outdir', str(tmp_path / 'new' / 'deep')]) == 0, 'missing parents are made'
+
+
+def test_a_batch_that_cannot_fit_in_memory_is_refused(model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(memory, 'available_memory', lambda: 2 ** 20)
+    assert main(['--model', str(model_dir / 'gen.npz'), '--batch', '64',
+                 '--outdir', str(tmp_path / 'o')]) == 2
+    err = capsys.readouterr().err
+    assert '--batch 64 videos of 16 frames of 16x16 px' in err and 'this machine has' in err
+    assert not (tmp_path / 'o').exists()
 
 
 def test_gpu_without_cuda_is_an_error(model_dir, capsys):

@@ -8,6 +8,7 @@ import pytest
 from datastream.framereader import load_uint8_clip
 from tests.conftest import write_ini
 from utils.preview_data import chosen_clips, main
+from utils.video_io import mp4_available
 
 
 @pytest.fixture
@@ -52,6 +53,34 @@ def test_bad_inputs_fail_with_one_line(tmp_path, config, capsys):
                  str(tmp_path / 'p.gif')]) == 2
     assert 'index.txt not found' in capsys.readouterr().err
     assert not (tmp_path / 'p.gif').exists()
-    with pytest.raises(SystemExit):
-        main(['--config', config, '--n', '0'])
-    assert '--n 0: expected a value >= 1' in capsys.readouterr().err
+    assert main(['--config', config, '--n', '0']) == 2
+    assert capsys.readouterr().err == 'error: --n 0: expected a value >= 1\n'
+
+
+@pytest.mark.parametrize('name', ['preview', 'preview.jpg'])
+def test_out_needs_an_accepted_extension(tmp_path, config, capsys, name):
+    assert main(['--config', config, '--out', str(tmp_path / name)]) == 2
+    assert capsys.readouterr().err == (f'error: --out {tmp_path / name}: expected a file name'
+                                       ' ending in .gif or .mp4\n')
+    assert os.listdir(tmp_path) == ['setup.ini']
+
+
+def test_out_under_a_file_is_refused_before_reading_clips(tmp_path, config, capsys):
+    (tmp_path / 'file').write_text('x')
+    assert main(['--config', config, '--out', str(tmp_path / 'file' / 'p.gif')]) == 2
+    assert f'--out {tmp_path / "file"}: is a file; expected a folder' in capsys.readouterr().err
+
+
+def test_an_index_that_is_not_utf8_is_one_line(tmp_path, config, capsys):
+    (tmp_path / 'index.txt').write_bytes('clips/clip_00000.jpg\n# caf\xe9\n'.encode('latin-1'))
+    assert main(['--config', config, '--root', str(tmp_path), '--out',
+                 str(tmp_path / 'p.gif')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: index file {tmp_path / "index.txt"}: not UTF-8 text (byte ')
+    assert err.count('\n') == 1
+
+
+@pytest.mark.skipif(not mp4_available(), reason='imageio-ffmpeg is not installed')
+def test_an_mp4_preview(tmp_path, config):
+    assert main(['--config', config, '--n', '2', '--out', str(tmp_path / 'p.mp4')]) == 0
+    assert sorted(os.listdir(tmp_path)) == ['p.mp4', 'setup.ini']

@@ -1,4 +1,7 @@
+import os
+
 import numpy as np
+import pytest
 from PIL import Image
 
 from utils.video_io import save_gif, tile_grid, to_uint8_frames
@@ -26,3 +29,20 @@ def test_gif_keeps_every_distinct_frame(tmp_path):
         assert gif.n_frames == 6 and gif.size == (8, 8)
         gif.seek(5)
         assert np.array(gif.convert('RGB'))[0, 0, 0] == 100
+
+
+def test_a_failed_write_leaves_neither_half_a_file_nor_the_temporary(tmp_path, monkeypatch):
+    frames = np.zeros((3, 8, 8, 3), np.uint8)
+    save_gif(str(tmp_path / 'a.gif'), frames)
+    before = (tmp_path / 'a.gif').read_bytes()
+
+    def half_then_fail(self, path, *args, **kwargs):
+        with open(path, 'wb') as out:
+            out.write(b'GIF89a half')
+        raise OSError(28, 'No space left on device', path)
+    monkeypatch.setattr(Image.Image, 'save', half_then_fail)
+    with pytest.raises(OSError):
+        save_gif(str(tmp_path / 'a.gif'), frames + 50)
+    with pytest.raises(OSError):
+        save_gif(str(tmp_path / 'b.gif'), frames)
+    assert os.listdir(tmp_path) == ['a.gif'] and (tmp_path / 'a.gif').read_bytes() == before

@@ -116,7 +116,7 @@ def test_widened_snapshot_resumes_the_run_at_twice_the_width(tmp_path, tiny_ini)
     assert run('main_train.py', '--config', tiny_ini, *average).returncode == 0
     narrow_snapshot = tmp_path / 'run' / 'snapshot_iter_3'
     wide_dir = tmp_path / 'wide'
-    main([str(narrow_snapshot), '--out', str(wide_dir / 'snapshot_iter_3')])
+    assert main([str(narrow_snapshot), '--out', str(wide_dir / 'snapshot_iter_3')]) == 0
     z = np.random.RandomState(0).standard_normal((2, 8)).astype(np.float32)
     np.testing.assert_allclose(_average_videos(wide_dir / 'snapshot_iter_3', 16, z),
                                _average_videos(narrow_snapshot, 8, z), atol=1e-5)
@@ -130,17 +130,35 @@ def test_widened_snapshot_resumes_the_run_at_twice_the_width(tmp_path, tiny_ini)
 
 
 def test_file_errors_name_the_file(tmp_path, capsys):
-    with pytest.raises(SystemExit) as missing:
-        main([str(tmp_path / 'none.npz'), '--out', str(tmp_path / 'w.npz')])
-    assert 'none.npz: file not found' in str(missing.value)
+    assert main([str(tmp_path / 'none.npz'), '--out', str(tmp_path / 'w.npz')]) == 2
+    assert capsys.readouterr().err == f'error: {tmp_path / "none.npz"}: file not found\n'
     other = tmp_path / 'other.npz'
     np.savez(other, x=np.zeros(3))
-    with pytest.raises(SystemExit) as wrong:
-        main([str(other), '--out', str(tmp_path / 'w.npz')])
-    assert 'neither our generator' in str(wrong.value)
-    with pytest.raises(SystemExit):
-        main([str(other), '--out', str(tmp_path / 'w.npz'), '--factor', '1'])
-    assert '--factor 1' in capsys.readouterr().err
+    assert main([str(other), '--out', str(tmp_path / 'w.npz')]) == 2
+    assert 'neither our generator' in capsys.readouterr().err
+    assert main([str(other), '--out', str(tmp_path / 'w.npz'), '--factor', '1']) == 2
+    assert capsys.readouterr().err == 'error: --factor 1: expected an integer of at least 2\n'
+    assert not (tmp_path / 'w.npz').exists()
+
+
+@pytest.mark.parametrize('cut', [0.5, 0.9])
+def test_a_damaged_snapshot_is_one_line_and_nothing_is_written(tmp_path, capsys, cut):
+    source = tmp_path / 'snapshot_iter_3'
+    chainer.serializers.save_npz(str(source), Critic(CH, FRAMES, SIZE))
+    source.write_bytes(source.read_bytes()[:int(cut * source.stat().st_size)])
+    assert main([str(source), '--out', str(tmp_path / 'wide' / 'snapshot_iter_3')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {source}: not a readable .npz (') and err.count('\n') == 1
+    assert not (tmp_path / 'wide' / 'snapshot_iter_3').exists()
+
+
+def test_an_out_under_a_file_is_refused_before_reading(tmp_path, capsys):
+    chainer.serializers.save_npz(str(tmp_path / 'g.npz'), Generator(CH, LATENT, FRAMES, SIZE))
+    (tmp_path / 'file').write_text('x')
+    assert main([str(tmp_path / 'g.npz'), '--out', str(tmp_path / 'file' / 'w.npz')]) == 2
+    assert capsys.readouterr().err == (f'error: --out {tmp_path / "file"}: is a file;'
+                                       ' expected a folder\n')
+    assert (tmp_path / 'file').read_text() == 'x'
 
 
 def test_generator_file_loads_into_the_wider_network(tmp_path):

@@ -1,0 +1,159 @@
+"""Fault injection on the real entry points, as users and real faults do it: bad
+files, a second run in the same folder, divergence, a damaged snapshot, a full
+disk, an interrupt while the dataset is made. Each ends in one line and exit
+code 2 (or 130 for an interrupt), and nothing that existed before is lost."""
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from tests.conftest import ROOT, tiny_sections, write_ini
+from utils.npz_entries import read_entries
+
+
+def train(ini, *sets, timeout=300):
+    args = [sys.executable, 'main_train.py', '--config', ini]
+    for item in sets:
+        args += ['--set', item]
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def digests(folder):
+    """{name: sha1} of every file in folder (recursively)."""
+    found = {}
+    for base, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(base, name)
+            with open(path, 'rb') as data:
+                found[os.path.relpath(path, folder)] = hashlib.sha1(data.read()).hexdigest()
+    return found
+
+
+def one_error_line(result):
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert lines[-1].startswith('error: ') and 'Traceback' not in result.stderr, result.stderr
+    return lines[-1]
+
+
+def snapshot_names(run_dir):
+    return sorted(n for n in os.listdir(run_dir) if n.startswith('snapshot_iter_'))
+
+
+def test_a_fresh_run_refuses_a_folder_holding_another_run(tmp_path, tiny_ini):
+    assert train(tiny_ini).returncode == 0
+    before = digests(tmp_path / 'run')
+    line = one_error_line(train(tiny_ini, 'SAVING.resume=none'))
+    assert 'holds another run' in line and 'resume = latest' in line
+    assert digests(tmp_path / 'run') == before
+
+
+def test_divergence_stops_and_keeps_every_finite_snapshot(tmp_path, tiny_ini):
+    assert train(tiny_ini, 'MODEL.iterations=4').returncode == 0
+    kept = {name: digests(tmp_path / 'run')[name] for name in snapshot_names(tmp_path / 'run')}
+    result = train(tiny_ini, 'MODEL.iterations=12', 'ADAM.learning_rate=1e30')
+    line = one_error_line(result)
+    assert 'diverged at iteration 5' in line and 'learning_rate' in line
+    after = digests(tmp_path / 'run')
+    assert {name: after[name] for name in snapshot_names(tmp_path / 'run')} == kept
+    for name in kept:
+        entries = read_entries(str(tmp_path / 'run' / name))
+        assert all(np.isfinite(v).all() for v in entries.values() if v.dtype.kind == 'f')
+
+
+def test_a_damaged_newest_snapshot_falls_back_to_the_one_before(tmp_path, tiny_ini):
+    assert train(tiny_ini).returncode == 0
+    newest = tmp_path / 'run' / 'snapshot_iter_3'
+    newest.write_bytes(newest.read_bytes()[:1000])
+    result = train(tiny_ini, 'MODEL.iterations=4')
+    assert result.returncode == 0, result.stderr
+    assert 'snapshot_iter_3 is damaged' in result.stderr
+    assert 'resumed from' in result.stdout and 'snapshot_iter_2 at iteration 2' in result.stdout
+
+
+def test_builtin_data_is_never_made_in_a_folder_of_other_files(tmp_path):
+    clips = tmp_path / 'my_clips'
+    clips.mkdir()
+    (clips / 'index.txt').write_text('a.jpg\n')
+    (clips / 'a.jpg').write_bytes(b'my clip')
+    sections = tiny_sections(str(clips), str(tmp_path / 'run'), **{
+        'DATA.builtin': 'yes', 'DATA.index_dir': 'indx.txt'})
+    before = digests(clips)
+    line = one_error_line(train(write_ini(tmp_path / 'c.ini', sections)))
+    assert 'my_clips' in line and 'indx.txt' in line
+    assert digests(clips) == before
+
+
+def test_a_changed_dataset_is_named_when_resuming(tmp_path, tiny_ini, shapes_dir):
+    assert train(tiny_ini).returncode == 0
+    index = tmp_path / 'fewer.txt'
+    names = sorted(os.listdir(os.path.join(shapes_dir, 'clips')))[:8]
+    index.write_text(''.join(f'{os.path.join(shapes_dir, "clips", n)}\n' for n in names))
+    line = one_error_line(train(tiny_ini, f'DATA.index_dir={index}', 'MODEL.iterations=4'))
+    assert 'trained on 12 clips and the dataset now has 8' in line
+
+
+def test_an_output_folder_that_is_a_file_stops_before_any_work(tmp_path, shapes_dir):
+    (tmp_path / 'run').write_text('not a folder')
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run' / 'sub'))
+    line = one_error_line(train(write_ini(tmp_path / 'c.ini', sections)))
+    assert 'out_dir' in line and 'run/sub' in line
+
+
+DISK_FULL_AFTER = """
+import errno, sys
+sys.path.insert(0, {root!r})
+from utils import chainer_compat
+import chainer.serializers.npz as npz
+calls = []
+real = npz.save_npz
+def save_npz(file, obj, compression=True):
+    calls.append(file)
+    if len(calls) > {after}:
+        raise OSError(errno.ENOSPC, 'No space left on device', str(file))
+    return real(file, obj, compression)
+npz.save_npz = save_npz
+import chainer.serializers
+chainer.serializers.save_npz = save_npz
+sys.argv = ['main_train.py', '--config', {ini!r}, '--set', 'MODEL.iterations=4']
+import main_train
+sys.exit(main_train.main(sys.argv[1:]))
+"""
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_last_good_snapshot(tmp_path, tiny_ini):
+    assert train(tiny_ini, 'MODEL.iterations=2').returncode == 0
+    before = digests(tmp_path / 'run')['snapshot_iter_2']
+    script = DISK_FULL_AFTER.format(after=0, ini=tiny_ini, root=ROOT)
+    result = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert 'disk full' in one_error_line(result)
+    assert snapshot_names(tmp_path / 'run') == ['snapshot_iter_2']
+    assert digests(tmp_path / 'run')['snapshot_iter_2'] == before
+    resumed = train(tiny_ini, 'MODEL.iterations=4')
+    assert resumed.returncode == 0 and 'iteration 2' in resumed.stdout, resumed.stderr
+
+
+def test_an_interrupt_while_the_dataset_is_made_recovers_next_time(tmp_path):
+    sections = tiny_sections(str(tmp_path / 'shapes'), str(tmp_path / 'run'), **{
+        'DATA.builtin': 'yes', 'DATA.builtin_clips': 4000, 'MODEL.iterations': 1})
+    ini = write_ini(tmp_path / 'c.ini', sections)
+    process = subprocess.Popen([sys.executable, 'main_train.py', '--config', ini], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    clips = tmp_path / 'shapes' / 'clips'
+    deadline = time.time() + 120
+    while not (clips.is_dir() and len(os.listdir(clips)) > 5) and time.time() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and stderr.strip().endswith('interrupted'), stderr
+    assert 'Traceback' not in stderr
+    result = train(write_ini(tmp_path / 'c2.ini', {**sections, 'DATA': {
+        **sections['DATA'], 'builtin_clips': 6}}))
+    assert result.returncode == 0, result.stderr
+    assert 'made the built-in moving-shapes dataset' in result.stdout and 'on 6 clips' in \
+        result.stdout

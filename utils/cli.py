@@ -1,0 +1,51 @@
+"""What every command-line entry point shares: one error boundary.
+
+`run(main)` runs a script's main: a UserError or an OSError (file missing,
+unwritable, disk full) or running out of memory becomes one line `error: ...`
+on stderr and exit code 2;
+Ctrl-C or SIGTERM becomes the line `interrupted` and exit code 130. Anything
+else is a bug and keeps its traceback.
+"""
+import signal
+import sys
+
+from utils.errors import UserError
+from utils.safe_files import describe_os_error
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm():
+    """Make SIGTERM stop the program as Ctrl-C does; returns the handler it replaced."""
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def report(err):
+    """The one line printed for an error the user can act on."""
+    if isinstance(err, OSError):
+        return f'error: {describe_os_error(err)}'
+    return f'error: {err}'
+
+
+def run(main, argv=None):
+    """Exit code of main(argv), with errors and interrupts reported as one line."""
+    previous = stop_on_sigterm()
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        print('\ninterrupted', file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UserError, OSError) as err:
+        print(report(err), file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError:
+        print('error: out of memory; lower the batch size, frame size, frame count or'
+              ' number of videos', file=sys.stderr)
+        return EXIT_USER_ERROR
+    finally:
+        signal.signal(signal.SIGTERM, previous)
