@@ -22,6 +22,9 @@ import numpy as np  # noqa: E402
 
 from datastream.moving_shapes import render_clip  # noqa: E402
 from metrics.feature_net import INPUT, FeatureNet, targets  # noqa: E402
+from utils.cli import run  # noqa: E402
+from utils.errors import UserError  # noqa: E402
+from utils.safe_files import atomic_path, ensure_output_file, write_text  # noqa: E402
 
 
 def make_clips(seed, start, count):
@@ -74,7 +77,7 @@ def train(net, data, epochs, batch, seed):
               flush=True)
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--train', type=int, default=4096)
     parser.add_argument('--test', type=int, default=512)
@@ -83,19 +86,31 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=1000)
     parser.add_argument('--out', default=os.path.join('models', 'feature_net.npz'))
     args = parser.parse_args(argv)
+    for name, low in (('train', 1), ('test', 1), ('epochs', 1), ('batch', 1), ('seed', 0)):
+        if getattr(args, name) < low:
+            raise UserError(f'--{name} {getattr(args, name)}: expected a value >= {low}')
+    ensure_output_file(args.out, '--out', ('.npz',))
+    return args
+
+
+def _main(argv):
+    args = parse_args(argv)
     start = time.time()
     np.random.seed(args.seed)
     net = FeatureNet()
     train(net, make_clips(args.seed, 0, args.train), args.epochs, args.batch, args.seed)
     scores = held_out_scores(net, *make_clips(args.seed, args.train, args.test))
-    os.makedirs(os.path.dirname(args.out) or '.', exist_ok=True)
-    chainer.serializers.save_npz(args.out, net)
+    with atomic_path(args.out) as partial:
+        chainer.serializers.save_npz(partial, net)
     record = {'held_out': scores, 'settings': vars(args),
               'seconds': round(time.time() - start, 1)}
-    with open(os.path.splitext(args.out)[0] + '.json', 'w', encoding='utf-8') as out:
-        json.dump(record, out, indent=1)
+    write_text(os.path.splitext(args.out)[0] + '.json', json.dumps(record, indent=1))
     print(json.dumps(record['held_out'], indent=1))
     return 0
+
+
+def main(argv=None):
+    return run(_main, argv)
 
 
 if __name__ == '__main__':

@@ -49,3 +49,15 @@ def test_any_clip_size_is_prepared_to_the_network_input():
     assert feature_net.prepare(np.zeros((1, 3, 16, 16, 16))).shape == (1, 3, 16, 32, 32)
     with pytest.raises(ValueError, match='expected 16x16 or multiples of 32x32'):
         feature_net.prepare(np.zeros((1, 3, 16, 48, 48)))
+
+
+def test_training_script_checks_its_options_before_work(tmp_path, capsys):
+    from metrics.train_feature_net import main
+    (tmp_path / 'file').write_text('x')
+    assert main(['--out', str(tmp_path / 'file' / 'net.npz')]) == 2
+    assert 'error: --out' in capsys.readouterr().err
+    assert main(['--train', '0', '--out', str(tmp_path / 'net.npz')]) == 2
+    assert capsys.readouterr().err == 'error: --train 0: expected a value >= 1\n'
+    assert main(['--train', '4', '--test', '2', '--epochs', '1', '--batch', '2',
+                 '--out', str(tmp_path / 'net.npz')]) == 0
+    assert (tmp_path / 'net.npz').is_file() and (tmp_path / 'net.json').is_file()
