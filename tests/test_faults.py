@@ -157,3 +157,39 @@ def test_an_interrupt_while_the_dataset_is_made_recovers_next_time(tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'made the built-in moving-shapes dataset' in result.stdout and 'on 6 clips' in \
         result.stdout
+
+
+def start_long_run(tmp_path, shapes_dir):
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
+        'MODEL.iterations': 100000, 'SAVING.snap_interval': 2})
+    ini = write_ini(tmp_path / 'c.ini', sections)
+    process = subprocess.Popen([sys.executable, 'main_train.py', '--config', ini], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / 'run' / 'snapshot_iter_4').exists() and time.time() < deadline:
+        time.sleep(0.05)
+    return process, ini
+
+
+def test_a_second_interrupt_quits_at_once_with_one_line(tmp_path, shapes_dir):
+    process, ini = start_long_run(tmp_path, shapes_dir)
+    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode in (0, 130), stderr
+    assert 'Traceback' not in stderr
+    if process.returncode == 130:
+        assert stderr.strip().endswith('interrupted')
+    resumed = train(ini, 'MODEL.iterations=8')
+    assert resumed.returncode == 0 and 'resumed from' in resumed.stdout, resumed.stderr
+
+
+def test_kill_9_leaves_only_complete_files_and_resumes(tmp_path, shapes_dir):
+    process, ini = start_long_run(tmp_path, shapes_dir)
+    process.kill()
+    process.communicate(timeout=60)
+    for name in os.listdir(tmp_path / 'run'):
+        if name.endswith('.npz') or name.startswith('snapshot_iter_'):
+            read_entries(str(tmp_path / 'run' / name))  # complete, or not under a final name
+    resumed = train(ini, 'MODEL.iterations=8')
+    assert resumed.returncode == 0 and 'resumed from' in resumed.stdout, resumed.stderr
