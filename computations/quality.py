@@ -1,27 +1,31 @@
-"""Training-time quality: the feature Fréchet distance between built-in clips and
-generated ones every [SAVING] quality_interval iterations, logged as quality/fd
-and plotted in quality.png beside the loss curves (metrics/ explains the metric)."""
+"""Training-time quality: every [SAVING] quality_interval iterations the headline
+quality (metrics/quality.py) of generated clips against built-in ones, logged as
+quality/score beside the older distance quality/fd, and plotted in quality.png."""
 import numpy as np
 from chainer import training
 
 from computations.sampling import generate_videos
 from datastream.framereader import to_float
 from metrics import feature_net
-from metrics.frechet import frechet_distance
+from metrics.quality import QualityReference
+
+REPORTED = ('quality/score', 'quality/fd')
 
 
 def quality_metric(gen, dataset, net_path, n_clips, seed):
-    """Extension reporting quality/fd; real features are computed once, on first use."""
+    """Extension reporting quality/score and quality/fd; real features are computed
+    once, on first use."""
     net = feature_net.load(net_path)
     z = gen.make_hidden(n_clips, np.random.RandomState(seed + 1))
-    real = {}
+    reference = []
 
     @training.make_extension(priority=training.PRIORITY_WRITER)
     def quality(trainer):
-        if 'features' not in real:
+        if not reference:
             clips = np.stack([dataset[i][0] for i in range(min(n_clips, len(dataset)))])
-            real['features'] = feature_net.extract(net, to_float(clips))
+            reference.append(QualityReference(net, to_float(clips)))
         videos = to_float(generate_videos(gen, z).transpose(0, 4, 1, 2, 3))
-        fd = frechet_distance(real['features'], feature_net.extract(net, videos))
-        trainer.observation['quality/fd'] = fd
+        scores = reference[0].score(videos)
+        trainer.observation['quality/score'] = scores['quality']
+        trainer.observation['quality/fd'] = scores['fd']
     return quality

@@ -17,7 +17,7 @@ STYLE = ('body{font-family:sans-serif;margin:2em;max-width:70em}'
          'img{image-rendering:pixelated;margin:.3em}figure{display:inline-block;margin:.5em}'
          'pre{background:#f6f6f6;padding:1em}')
 KEYS = ('iteration', 'epoch', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
-        'quality/fd', 'data/skipped', 'elapsed_time')
+        'quality/score', 'quality/fd', 'data/skipped', 'elapsed_time')
 
 
 def _latest_table(log):

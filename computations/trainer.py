@@ -13,7 +13,7 @@ from chainer.training import extensions
 
 from computations.distributed import World, multi_node
 from computations.generator_average import GeneratorAverage
-from computations.quality import quality_metric
+from computations.quality import REPORTED, quality_metric
 from computations.run_control import EveryOrLast, RunLength, latch_interrupt
 from computations.run_page import run_page
 from computations.sampling import generate_videos
@@ -79,7 +79,7 @@ def _add_reports(trainer, saving, report_out, run_length):
     def skipped_so_far(result):
         result['data/skipped'] = trainer.updater.skipped_clips
     trainer.extend(extensions.LogReport(trigger=disp, postprocess=skipped_so_far))
-    keys = REPORT_KEYS[:-1] + ['quality/fd'] * bool(saving.quality_interval) + REPORT_KEYS[-1:]
+    keys = REPORT_KEYS[:-1] + list(REPORTED) * bool(saving.quality_interval) + REPORT_KEYS[-1:]
     trainer.extend(extensions.PrintReport(keys, out=report_out), trigger=disp)
     trainer.extend(extensions.ProgressBar(training_length=run_length.length,
                                           update_interval=max(1, min(10, saving.disp_interval))))
@@ -126,7 +126,7 @@ def _add_quality(trainer, config, gen, dataset, run_length):
         metric = quality_metric(gen, dataset, saving.feature_net, saving.quality_clips,
                                 config.model.seed)
         trainer.extend(metric, trigger=EveryOrLast(saving.quality_interval, run_length))
-        trainer.extend(extensions.PlotReport(['quality/fd'], 'iteration', file_name='quality.png',
+        trainer.extend(extensions.PlotReport(list(REPORTED), 'iteration', file_name='quality.png',
                                              trigger=(saving.quality_interval, 'iteration')))
 
 

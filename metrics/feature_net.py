@@ -5,7 +5,9 @@ shape kinds and colours a clip holds, how many shapes, the first shape's
 velocity and the background drift. Its pooled penultimate activations are the
 features of the Fréchet distance (metrics/frechet.py): they respond to shape,
 colour and motion, the things a video GAN on this data must get right.
-Input: float32 (N, 3, T, H, W) in [-1, 1], resized by `prepare` to 16x32x32.
+`extract` takes clips resized by `prepare` to 16x32x32 (the literature-style
+distance, `fd`); `native_features` reads clips at their own size, every frame
+(the headline quality, metrics/quality.py).
 """
 import chainer
 import chainer.functions as F
@@ -32,13 +34,16 @@ class FeatureNet(chainer.Chain):
             self.labels = L.Linear(4 * width, N_LABELS)
             self.values = L.Linear(4 * width, N_VALUES)
 
+    def activations(self, x):
+        """The activations of c2, c3 and c4, each (N, C, T', H', W')."""
+        h1 = fast_cpu.leaky_relu(self.c1(x))
+        h2 = fast_cpu.leaky_relu(self.c2(h1))
+        h3 = fast_cpu.leaky_relu(self.c3(h2))
+        return h2, h3, fast_cpu.leaky_relu(self.c4(h3))
+
     def features(self, x):
         """(N, 4 * width) pooled activations."""
-        h = fast_cpu.leaky_relu(self.c1(x))
-        h = fast_cpu.leaky_relu(self.c2(h))
-        h = fast_cpu.leaky_relu(self.c3(h))
-        h = fast_cpu.leaky_relu(self.c4(h))
-        return F.mean(h, axis=(2, 3, 4))
+        return F.mean(self.activations(x)[-1], axis=(2, 3, 4))
 
     def forward(self, x):
         h = self.features(x)
@@ -88,3 +93,26 @@ def extract(net, videos, batch=32):
         for start in range(0, len(videos), batch):
             out.append(net.features(prepare(videos[start:start + batch])).array)
     return np.concatenate(out).astype(np.float64)
+
+
+def _spatial_stats(h):
+    """(N, 2C): each channel's mean and standard deviation over time and space."""
+    flat = h.reshape(h.shape[0], h.shape[1], -1)
+    return np.concatenate([flat.mean(axis=-1), flat.std(axis=-1)], axis=1)
+
+
+def native_features(net, videos, batch=32):
+    """{'semantic': (N, 4 * width) pooled c4 activations, 'texture': (N, 2 * (C2 + C3))
+    per-channel means and deviations of c2 and c3} of float (N, 3, T, H, W) videos in
+    [-1, 1] read at their own size and frame rate (no resizing, every frame), so
+    sharpness and motion reach the features as a viewer sees them."""
+    semantic, texture = [], []
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        for start in range(0, len(videos), batch):
+            x = np.ascontiguousarray(videos[start:start + batch], dtype=np.float32)
+            h2, h3, h4 = (h.array for h in net.activations(x))
+            semantic.append(h4.mean(axis=(2, 3, 4)))
+            texture.append(np.concatenate([_spatial_stats(h2), _spatial_stats(h3)], axis=1))
+    return {'semantic': np.concatenate(semantic).astype(np.float64),
+            'texture': np.concatenate(texture).astype(np.float64)}
+

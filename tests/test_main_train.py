@@ -144,10 +144,12 @@ def test_quality_metric_is_logged_plotted_and_on_the_run_page(tmp_path, shapes_d
     result = run('main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections))
     assert result.returncode == 0, result.stderr
     log = json.loads((tmp_path / 'run' / 'log').read_text())
-    values = [entry['quality/fd'] for entry in log if 'quality/fd' in entry]
+    values = [entry['quality/score'] for entry in log if 'quality/score' in entry]
     assert len(values) == 2 and all(v > 0 for v in values)
+    assert all(entry['quality/fd'] > 0 for entry in log if 'quality/score' in entry)
     assert (tmp_path / 'run' / 'quality.png').is_file()
-    assert 'quality.png' in (tmp_path / 'run' / 'index.html').read_text()
+    page = (tmp_path / 'run' / 'index.html').read_text()
+    assert 'quality.png' in page and f'<th>quality/score</th><td>{values[-1]:.6g}' in page
 
 
 def test_quality_metric_turned_on_when_resuming(tmp_path, shapes_dir, tiny_ini):

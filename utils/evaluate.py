@@ -1,19 +1,21 @@
-"""Score a trained generator with its critic on held-out clips, and compare pixel statistics.
+"""Score generated (or any) clips against held-out real ones.
 
     python utils/evaluate.py --gen runs/x/gen_iter_N.npz [--critic runs/x/dis_iter_N.npz]
         [--root DIR --index held_out.txt] [--n 256] [--out eval.json]
+    python utils/evaluate.py --fake-root DIR --fake-index FILE [--config setup.ini] ...
 
-Prints and writes as JSON: the critic's Wasserstein estimate E[D(real)] - E[D(fake)]
-over n real and n generated clips with a 95% confidence interval (normal
-approximation, the two samples independent), and per-frame pixel statistics of
-real and generated clips: mean, standard deviation and temporal difference
-energy (mean squared change between consecutive frames; 0 for a still video).
-With --fvd also the Fréchet distance and k-NN precision/recall between real and
-generated clips in a feature space (metrics/frechet.py; default features from
-the shipped models/feature_net.npz, or your own function with --features).
-The critic, config and data default to the run's: dis_iter_N beside gen_iter_N
-(critic.npz beside generator.npz), the setup.ini beside them, and its [DATA]
-root_dir and index_dir.
+Prints and writes as JSON: the headline `quality` (metrics/quality.py; lower is
+better, real against real scores only its sampling noise) with its `components`
+and the older shrunk-clip distance `fd`; per-frame pixel statistics of real and
+judged clips (mean, standard deviation, temporal difference energy: 0 for a
+still video); and, given a critic, its Wasserstein estimate E[D(real)] - E[D(fake)]
+with a 95% confidence interval. With --fvd also k-NN precision/recall in a
+feature space (the shipped feature network's, or your own with --features).
+--fake-root/--fake-index judge clips read through the frame reader at the
+config's size instead of a generator's. The critic, config and data default to
+the run's: dis_iter_N beside gen_iter_N (critic.npz beside generator.npz), the
+setup.ini beside them (./setup.ini for --fake-root), and its [DATA] root_dir
+and index_dir.
 
 At least 2 clips of each kind are needed (4 with --fvd), and an evaluation whose
 clips cannot fit in this machine's memory is refused before it starts. The JSON
@@ -35,6 +37,7 @@ import numpy as np  # noqa: E402
 from datastream.framereader import clip_converter  # noqa: E402
 from metrics import feature_net  # noqa: E402
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall  # noqa: E402
+from metrics.quality import COMPONENTS, QualityReference  # noqa: E402
 from nn.DCGAN import build_critic  # noqa: E402
 from utils import cli  # noqa: E402
 from utils.config_parse import load_config  # noqa: E402
@@ -91,7 +94,8 @@ def load_critic(path, model):
     return load_weights(build_critic(model), path, 'critic')
 
 
-def real_batches(dataset, n, batch, device):
+def dataset_batches(dataset, n, batch, device):
+    """Float clips in [-1, 1] on the device, the first n of a FrameReader, batch by batch."""
     for start in range(0, n, batch):
         examples = [dataset[i] for i in range(start, min(n, start + batch))]
         yield clip_converter(examples, device)[0]
@@ -105,28 +109,33 @@ def fake_batches(gen, n, batch, seed):
             yield gen(gen.device.send(z)).array
 
 
-def score(critic, batches):
-    """Critic scores and the videos (on the host) for each batch."""
+def collect(batches, critic=None):
+    """(videos on the host, critic scores or None) of every batch."""
     scores, videos = [], []
     with chainer.no_backprop_mode(), chainer.using_config('train', False):
         for x in batches:
-            scores.append(chainer.backends.cuda.to_cpu(critic(x).array).ravel())
+            if critic is not None:
+                scores.append(chainer.backends.cuda.to_cpu(critic(x).array).ravel())
             videos.append(chainer.backends.cuda.to_cpu(x))
-    return np.concatenate(scores), np.concatenate(videos)
+    return np.concatenate(videos), np.concatenate(scores) if scores else None
 
 
-def evaluate(gen, critic, dataset, n, batch, seed, features=None):
-    """The report as a dict; with features (a feature function), also the Fréchet
-    distance and precision/recall between real and generated clips."""
-    device = gen.device
-    real_scores, real = score(critic, real_batches(dataset, n, batch, device))
-    fake_scores, fake = score(critic, fake_batches(gen, n, batch, seed))
-    result = {'n': n, 'wasserstein_estimate': mean_difference(real_scores, fake_scores),
-              'critic': {'real_mean': float(real_scores.mean()),
-                         'fake_mean': float(fake_scores.mean())},
-              'pixels': {'real': pixel_stats(real), 'generated': pixel_stats(fake)}}
+def evaluate(real, judged, reference, scores=(None, None), features=None):
+    """The report as a dict: the headline quality (metrics/quality.py) and its parts,
+    pixel statistics, the critic's estimate when scores are given and, with features
+    (a feature function), the Fréchet distance and precision/recall."""
+    quality = reference.score(judged)
+    result = {'n': len(real), 'quality': quality['quality'],
+              'components': {name: quality[name] for name in COMPONENTS},
+              'fd': quality['fd'],
+              'pixels': {'real': pixel_stats(real), 'generated': pixel_stats(judged)}}
+    real_scores, judged_scores = scores
+    if real_scores is not None:
+        result['wasserstein_estimate'] = mean_difference(real_scores, judged_scores)
+        result['critic'] = {'real_mean': float(real_scores.mean()),
+                            'fake_mean': float(judged_scores.mean())}
     if features is not None:
-        result['fvd'] = feature_distances(features(real), features(fake))
+        result['fvd'] = feature_distances(features(real), features(judged))
     return result
 
 
@@ -143,17 +152,21 @@ def feature_function(args, model):
             return load_feature_function(args.features)
         except ValueError as err:
             raise UserError(' '.join(str(err).split())) from None
-    if not os.path.isfile(args.feature_net):
-        raise ModelError(f'{args.feature_net}: feature network not found; train it with'
-                         ' `python metrics/train_feature_net.py` or pass --features')
     try:  # the clip size it takes, checked on one blank clip before any work
         feature_net.prepare(np.zeros((1, 3, model.n_frames, model.frame_size, model.frame_size),
                                      np.float32))
     except ValueError as err:
         raise UserError(f'--fvd with {args.feature_net}: {err} ([MODEL] frame_size);'
                         ' pass your own --features') from None
-    net = load_weights(feature_net.FeatureNet(), args.feature_net, 'feature network')
+    net = load_feature_net(args.feature_net)
     return lambda videos: feature_net.extract(net, videos)
+
+
+def load_feature_net(path):
+    if not os.path.isfile(path):
+        raise ModelError(f'{path}: feature network not found; train it with'
+                         ' `python metrics/train_feature_net.py` (--feature-net)')
+    return load_weights(feature_net.FeatureNet(), path, 'feature network')
 
 
 def critic_beside(gen_path):
@@ -168,7 +181,10 @@ def critic_beside(gen_path):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--gen', required=True, help='generator .npz (RUN/gen_iter_N.npz)')
+    parser.add_argument('--gen', help='generator .npz (RUN/gen_iter_N.npz)')
+    parser.add_argument('--fake-root', help='judge the clips listed by --fake-index in this'
+                        ' folder instead of a generator (read at the config\'s size)')
+    parser.add_argument('--fake-index', help='index file of those clips, relative to --fake-root')
     parser.add_argument('--critic', help='critic .npz (default: dis_iter_N.npz beside --gen)')
     parser.add_argument('--config', help="the run's setup.ini (default: beside --gen)")
     parser.add_argument('--root', help='clip folder (default: the config\'s [DATA] root_dir)')
@@ -191,8 +207,14 @@ def parse_args(argv):
                             + (' (a variance needs two clips)' if name == 'n' else ''))
     if args.seed > MAX_SEED:
         raise UserError(f'--seed {args.seed}: expected a value from 0 to {MAX_SEED}')
-    args.critic = args.critic or critic_beside(args.gen)
-    args.out = args.out or os.path.join(os.path.dirname(args.gen) or '.', 'evaluation.json')
+    if bool(args.fake_root) != bool(args.fake_index):
+        raise UserError('--fake-root and --fake-index: expected both (the folder and its index)')
+    if bool(args.gen) == bool(args.fake_root):
+        raise UserError('expected either --gen GENERATOR.npz or --fake-root DIR --fake-index FILE')
+    if args.gen:
+        args.critic = args.critic or critic_beside(args.gen)
+    args.out = args.out or os.path.join(os.path.dirname(args.gen or args.fake_root) or '.',
+                                        'evaluation.json')
     return args
 
 
@@ -224,28 +246,56 @@ def write_json(path, result):
             out.write(text + '\n')
 
 
+def _config_path(args):
+    if args.gen:
+        return config_path_for(args.gen, args.config)
+    return config_path_for('setup.ini', args.config)
+
+
+def _judged(args, config, dataset_size):
+    """(batches of judged clips on the device, critic or None, n) for a generator or
+    for the clips of --fake-root/--fake-index."""
+    n = min(args.n, dataset_size)
+    if args.gen:
+        gen = load_generator(args.gen, config)
+        critic = load_critic(args.critic, config.model)
+        device = device_for(args.gpu, '--gpu')
+        gen.to_device(device)
+        critic.to_device(device)
+        return fake_batches(gen, n, args.batch, args.seed), critic, n
+    judged = open_dataset(args.fake_root, args.fake_index, config.model)
+    n = min(n, len(judged))
+    critic = load_critic(args.critic, config.model) if args.critic else None
+    device = device_for(args.gpu, '--gpu')
+    if critic is not None:
+        critic.to_device(device)
+    return dataset_batches(judged, n, args.batch, device), critic, n
+
+
 def _main(argv):
     args = parse_args(argv)
-    config = load_config(config_path_for(args.gen, args.config))
+    config = load_config(_config_path(args))
     require_memory(network_bytes(config.model, args.batch),  # before the networks are built
                    f'--batch {args.batch} of {describe_size(config.model)}')
-    device = device_for(args.gpu, '--gpu')
-    gen, critic = load_generator(args.gen, config), load_critic(args.critic, config.model)
-    gen.to_device(device)
-    critic.to_device(device)
     root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
     dataset = open_dataset(root, index, config.model)
-    n = min(args.n, len(dataset))
+    batches, critic, n = _judged(args, config, len(dataset))
     least = FVD_MIN_CLIPS if args.fvd else MIN_CLIPS
     if n < least:
-        raise UserError(f'index file {os.path.join(root, index)} lists {len(dataset)} clip(s)'
-                        f' and --n is {args.n}; an evaluation{" with --fvd" if args.fvd else ""}'
-                        f' needs at least {least} clips of each kind')
+        raise UserError(f'--n {args.n}: {n} clip(s) of each kind can be had'
+                        f' ({os.path.join(root, index)} lists {len(dataset)}); an evaluation'
+                        f'{" with --fvd" if args.fvd else ""} needs at least {least} clips'
+                        ' of each kind')
     require_memory(evaluation_bytes(config.model, n, args.batch, args.fvd),
                    f'--n {n} clips and --batch {args.batch} of {describe_size(config.model)}')
+    net = load_feature_net(args.feature_net)
     features = feature_function(args, config.model)
     ensure_output_file(args.out, '--out')
-    result = evaluate(gen, critic, dataset, n, args.batch, args.seed, features)
+    device = critic.device if critic is not None else device_for(args.gpu, '--gpu')
+    real, real_scores = collect(dataset_batches(dataset, n, args.batch, device), critic)
+    judged, judged_scores = collect(batches, critic)
+    result = evaluate(real, judged, QualityReference(net, real), (real_scores, judged_scores),
+                      features)
     write_json(args.out, result)
     report(result, args.out)
     return 0
@@ -257,12 +307,17 @@ def main(argv=None):
 
 
 def report(result, path):
-    w, real, fake = result['wasserstein_estimate'], result['pixels']['real'], \
-        result['pixels']['generated']
-    print(f"Wasserstein estimate over {result['n']} + {result['n']} clips: {w['mean']:.4f}"
-          f" (95% CI {w['ci95'][0]:.4f} to {w['ci95'][1]:.4f})")
+    real, fake = result['pixels']['real'], result['pixels']['generated']
+    parts = ', '.join(f'{name} {value:.2f}' for name, value in result['components'].items())
+    print(f"quality {result['quality']:.2f} over {result['n']} + {result['n']} clips (lower is"
+          f" better; real against real is about 4 at 256 clips of 64x64x32): {parts};"
+          f" shrunk-clip distance fd {result['fd']:.2f}")
+    if 'wasserstein_estimate' in result:
+        w = result['wasserstein_estimate']
+        print(f"Wasserstein estimate over {result['n']} + {result['n']} clips: {w['mean']:.4f}"
+              f" (95% CI {w['ci95'][0]:.4f} to {w['ci95'][1]:.4f})")
     for name in ('mean', 'std', 'temporal_energy', 'edge_contrast', 'alternation'):
-        print(f'  pixel {name:16s} real {real[name]:.4f}  generated {fake[name]:.4f}')
+        print(f'  pixel {name:16s} real {real[name]:.4f}  judged {fake[name]:.4f}')
     if 'fvd' in result:
         fvd = result['fvd']
         print(f"  feature Fréchet distance {fvd['frechet_distance']:.4f}, precision"

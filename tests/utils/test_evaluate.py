@@ -113,7 +113,8 @@ def test_a_one_clip_evaluation_is_refused_not_written_as_nan(run_dir, tmp_path, 
     root = _index_of(tmp_path, shapes_dir, 1)
     assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--root', root]) == 2
     err = capsys.readouterr().err
-    assert 'lists 1 clip(s) and --n is 256; an evaluation needs at least 2 clips' in err
+    assert '--n 256: 1 clip(s) of each kind can be had' in err
+    assert 'lists 1); an evaluation needs at least 2 clips' in err
     assert err.count('\n') == 1 and not (run_dir / 'evaluation.json').exists()
     root = _index_of(tmp_path, shapes_dir, 2)
     assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--root', root, '--fvd',
