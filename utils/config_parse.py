@@ -110,9 +110,9 @@ class SavingConfig:
     log_file: str = opt('', None, 'also write the printed log here ('' = stdout only)')
     resume: str = opt('latest', non_empty, "'latest', 'none' or a snapshot path")
     n_samples: int = opt(16, between(1, 256), 'videos in each sample grid gif')
-    quality_interval: int = opt(0, at_least(0), 'iterations between feature Fréchet'
-                                ' distances (0 = off; needs feature_net)')
-    quality_clips: int = opt(128, at_least(2), 'clips of each kind for that distance')
+    quality_interval: int = opt(0, at_least(0), 'iterations between quality scores'
+                                ' (metrics/quality.py; 0 = off; needs feature_net)')
+    quality_clips: int = opt(128, at_least(2), 'clips of each kind for that score')
     feature_net: str = opt('models/feature_net.npz', non_empty,
                            'feature network for the quality metric')
 

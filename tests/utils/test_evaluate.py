@@ -5,6 +5,8 @@ import chainer
 import numpy as np
 import pytest
 
+from datastream.moving_shapes import write_stacked_jpeg
+from metrics import ladder
 from nn.DCGAN import Critic, Generator
 from tests.conftest import write_ini
 from utils import memory
@@ -155,3 +157,25 @@ def test_an_out_path_under_a_file_is_refused_before_evaluating(run_dir, capsys):
     out = run_dir / 'file' / 'eval.json'
     assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--out', str(out)]) == 2
     assert f'--out {run_dir / "file"}: is a file; expected a folder' in capsys.readouterr().err
+
+
+def test_any_clips_are_scored_through_fake_root_and_index(run_dir, tmp_path, shapes_dir, capsys):
+    fakes = tmp_path / 'blurred'
+    fakes.mkdir()
+    for i, clip in enumerate(ladder.blurred(ladder.real_clips(5, 8, 16, 32), 2.0)):
+        write_stacked_jpeg(str(fakes / f'b{i}.jpg'), clip)
+    (fakes / 'index.txt').write_text(''.join(f'b{i}.jpg\n' for i in range(8)))
+    common = ['--config', str(run_dir / 'setup.ini'), '--n', '8']
+    assert main(['--fake-root', str(fakes), '--fake-index', 'index.txt', *common,
+                 '--out', str(tmp_path / 'blurred.json')]) == 0
+    assert main(['--fake-root', shapes_dir, '--fake-index', 'index.txt', *common,
+                 '--out', str(tmp_path / 'same.json')]) == 0
+    blurred, same = (json.loads((tmp_path / f'{n}.json').read_text()) for n in ('blurred', 'same'))
+    for result in (blurred, same):
+        assert set(result['components']) == {'semantic', 'texture', 'motion'}
+        assert result['quality'] == pytest.approx(sum(result['components'].values()))
+        assert 'fd' in result and 'wasserstein_estimate' not in result, 'no critic given'
+    assert same['quality'] == pytest.approx(0, abs=1e-3), 'the same clips: no distance'
+    assert blurred['quality'] > 1
+    assert main(['--fake-root', str(fakes), *common]) == 2
+    assert 'expected both' in capsys.readouterr().err

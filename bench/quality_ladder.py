@@ -1,0 +1,68 @@
+"""The quality ladder at the built-in data's size, as a markdown table for docs/quality.md.
+
+    python bench/quality_ladder.py [--n 256] [--frames 32] [--size 64] [--model models/generator.npz]
+
+Real built-in clips (seed 0) are the reference; each row scores other clips
+against them: real clips of other seeds (the noise floor and its spread), the
+degradations of metrics/ladder.py, and the shipped generator at two latent
+seeds. Prints each score's seconds on this machine.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from utils import chainer_compat  # noqa: E402,F401
+import numpy as np  # noqa: E402
+
+from computations.sampling import generate_videos  # noqa: E402
+from metrics import feature_net, ladder  # noqa: E402
+from metrics.quality import COMPONENTS, QualityReference  # noqa: E402
+from utils.config_parse import load_config  # noqa: E402
+from utils.generate import config_path_for, load_generator  # noqa: E402
+
+
+def generated(model_path, n, seed):
+    gen = load_generator(model_path, load_config(config_path_for(model_path, None)))
+    return generate_videos(gen, gen.make_hidden(n, np.random.RandomState(seed)))
+
+
+def rows(args):
+    """(name, clips) pairs to score, uint8 (N, T, H, W, 3)."""
+    other = ladder.real_clips(1, args.n, args.frames, args.size)
+    yield 'real clips, seed 1', other
+    for seed in (2, 3):
+        yield f'real clips, seed {seed}', ladder.real_clips(seed, args.n, args.frames, args.size)
+    yield from ladder.ladder(other).items()
+    if args.model:
+        for seed in (1, 2):
+            yield f'{args.model}, latents seed {seed}', generated(args.model, args.n, seed)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--n', type=int, default=256)
+    parser.add_argument('--frames', type=int, default=32)
+    parser.add_argument('--size', type=int, default=64)
+    parser.add_argument('--model', default=os.path.join('models', 'generator.npz'))
+    parser.add_argument('--feature-net', default=os.path.join('models', 'feature_net.npz'))
+    args = parser.parse_args(argv)
+    real = ladder.to_float(ladder.real_clips(0, args.n, args.frames, args.size))
+    reference = QualityReference(feature_net.load(args.feature_net), real)
+    print(f'{args.n} clips of {args.frames}x{args.size}x{args.size} against {args.n} real'
+          ' (seed 0)\n')
+    print('| judged clips | quality | ' + ' | '.join(COMPONENTS) + ' | fd (shrunk) | seconds |')
+    print('|---' * (len(COMPONENTS) + 4) + '|')
+    for name, clips in rows(args):
+        start = time.time()
+        s = reference.score(ladder.to_float(clips))
+        parts = ' | '.join(f'{s[c]:.1f}' for c in COMPONENTS)
+        print(f"| {name} | {s['quality']:.1f} | {parts} | {s['fd']:.1f} |"
+              f' {time.time() - start:.1f} |', flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
