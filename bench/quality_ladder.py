@@ -1,6 +1,7 @@
 """The quality ladder at the built-in data's size, as a markdown table for docs/quality.md.
 
-    python bench/quality_ladder.py [--n 256] [--frames 32] [--size 64] [--model models/generator.npz]
+    python bench/quality_ladder.py [--n 256] [--frames 32] [--size 64]
+        [--model models/generator.npz]
 
 Real built-in clips (seed 0) are the reference; each row scores other clips
 against them: real clips of other seeds (the noise floor and its spread), the

@@ -115,4 +115,3 @@ def native_features(net, videos, batch=32):
             texture.append(np.concatenate([_spatial_stats(h2), _spatial_stats(h3)], axis=1))
     return {'semantic': np.concatenate(semantic).astype(np.float64),
             'texture': np.concatenate(texture).astype(np.float64)}
-
