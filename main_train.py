@@ -13,9 +13,11 @@ import numpy as np
 
 from computations.distributed import batch_normalization, create_world, shard  # noqa: E402
 from computations.run_control import check_run_folder, resume  # noqa: E402
-from computations.trainer import build_trainer  # noqa: E402
+from computations.quality import final_quality  # noqa: E402
+from computations.trainer import build_trainer, shown_generator  # noqa: E402
 from datastream.framereader import FrameReader, make_iterator  # noqa: E402
 from datastream.moving_shapes import ensure_dataset  # noqa: E402
+from metrics.quality import COMPONENTS  # noqa: E402
 from nn import fast_cpu  # noqa: E402
 from nn.DCGAN import build_networks  # noqa: E402
 from utils.cli import run  # noqa: E402
@@ -122,6 +124,18 @@ def train(config, config_path):
             iterator.finalize()
     if world.is_root:
         print_outputs(out_dir, trainer.updater.iteration, config.model.average_decay > 0)
+        print_quality(config, shown_generator(trainer), dataset)
+
+
+def print_quality(config, gen, dataset):
+    """The final videos' quality beside real clips' (built-in data; needs the feature net)."""
+    net = config.saving.feature_net
+    if not config.data.builtin or not os.path.isfile(net) or len(dataset) < 4:
+        return
+    scores, floor = final_quality(gen, dataset, net)
+    parts = ', '.join(f'{name} {scores[name]:.1f}' for name in COMPONENTS)
+    print(f'  quality       {scores["quality"]:.1f} ({parts}); real clips against real:'
+          f' {floor["quality"]:.1f}. Lower is better: docs/quality.md')
 
 
 def print_outputs(out_dir, iteration, averaged=False):

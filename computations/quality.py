@@ -29,3 +29,16 @@ def quality_metric(gen, dataset, net_path, n_clips, seed):
         trainer.observation['quality/score'] = scores['quality']
         trainer.observation['quality/fd'] = scores['fd']
     return quality
+
+
+def final_quality(gen, dataset, net_path, n_clips=256, seed=0):
+    """(scores of gen's videos, scores of other real clips) against the dataset's
+    first n clips, n = min(n_clips, half the dataset): the run's quality beside the
+    real-against-real value it would reach at best."""
+    n = min(n_clips, len(dataset) // 2)
+    clips = np.stack([dataset[i][0] for i in range(2 * n)])
+    reference = QualityReference(feature_net.load(net_path), to_float(clips[:n]))
+    z = gen.make_hidden(n, np.random.RandomState(seed + 2))
+    videos = to_float(generate_videos(gen, z).transpose(0, 4, 1, 2, 3))
+    return reference.score(videos), reference.score(to_float(clips[n:]))
+

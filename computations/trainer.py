@@ -152,3 +152,14 @@ def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     shown = networks['gen'] if average is None else average.standing
     trainer.extend(sample_gifs(shown, z, out_dir), trigger=every_plot)
     trainer.extend(run_page(out_dir, config), trigger=every_plot)
+
+
+def shown_generator(trainer):
+    """The generator the sample gifs show: the moving average (statistics recomputed)
+    when the run keeps one, else the generator itself."""
+    try:
+        average = trainer.get_extension('GeneratorAverage')
+    except ValueError:
+        return trainer.updater.gen
+    return average.standing(trainer.updater.iteration)
+

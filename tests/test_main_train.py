@@ -1,6 +1,7 @@
 """End to end: main_train.py and utils/generate.py as a user runs them."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -111,6 +112,8 @@ def test_builtin_dataset_is_made_on_first_use(tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'made the built-in moving-shapes dataset' in result.stdout
     assert 'on 6 clips' in result.stdout
+    assert re.search(r'quality +[\d.]+ \(semantic [\d.]+, texture [\d.]+, motion [\d.]+\);'
+                     r' real clips against real: [\d.]+', result.stdout), result.stdout
     printed = (tmp_path / 'run' / 'train.log').read_text()
     assert 'critic/wdist' in printed and 'critic/wdist' in result.stdout, 'log_file tees'
 
