@@ -41,4 +41,3 @@ def final_quality(gen, dataset, net_path, n_clips=256, seed=0):
     z = gen.make_hidden(n, np.random.RandomState(seed + 2))
     videos = to_float(generate_videos(gen, z).transpose(0, 4, 1, 2, 3))
     return reference.score(videos), reference.score(to_float(clips[n:]))
-

@@ -162,4 +162,3 @@ def shown_generator(trainer):
     except ValueError:
         return trainer.updater.gen
     return average.standing(trainer.updater.iteration)
-

@@ -118,7 +118,6 @@ def test_builtin_dataset_is_made_on_first_use(tmp_path):
     assert 'critic/wdist' in printed and 'critic/wdist' in result.stdout, 'log_file tees'
 
 
-
 def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
     sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
         'MODEL.iterations': 100000, 'SAVING.snap_interval': 100000})
