@@ -69,6 +69,7 @@ class GeneratorAverage(training.Extension):
 
     trigger = 1, 'iteration'
     name = 'generator_average'
+    priority = training.PRIORITY_WRITER + 2  # before anything of the same iteration reads it
 
     def __init__(self, gen, decay, batch_size, seed):
         """batch_size and seed: the latents of the recomputed statistics."""

@@ -12,18 +12,19 @@ from metrics.quality import QualityReference
 REPORTED = ('quality/score', 'quality/fd')
 
 
-def quality_metric(gen, dataset, net_path, n_clips, seed):
-    """Extension reporting quality/score and quality/fd; real features are computed
-    once, on first use."""
+def quality_metric(generator_at, dataset, net_path, n_clips, seed):
+    """Extension reporting quality/score and quality/fd of the generator that
+    generator_at(iteration) returns; real features are computed once, on first use."""
     net = feature_net.load(net_path)
-    z = gen.make_hidden(n_clips, np.random.RandomState(seed + 1))
+    z = generator_at(0).make_hidden(n_clips, np.random.RandomState(seed + 1))
     reference = []
 
-    @training.make_extension(priority=training.PRIORITY_WRITER)
+    @training.make_extension(priority=training.PRIORITY_WRITER + 1)  # before LogReport
     def quality(trainer):
         if not reference:
             clips = np.stack([dataset[i][0] for i in range(min(n_clips, len(dataset)))])
             reference.append(QualityReference(net, to_float(clips)))
+        gen = generator_at(trainer.updater.iteration)
         videos = to_float(generate_videos(gen, z).transpose(0, 4, 1, 2, 3))
         scores = reference[0].score(videos)
         trainer.observation['quality/score'] = scores['quality']

@@ -115,15 +115,15 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
     trainer = training.Trainer(updater, run_length, out=out_dir)
     trainer.extend(latch_interrupt(run_length, world))
     if world.is_root:
-        _add_quality(trainer, config, gen, dataset, run_length)
-        _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length)
+        shown = _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length)
+        _add_quality(trainer, config, shown, dataset, run_length)
     return trainer, run_length
 
 
-def _add_quality(trainer, config, gen, dataset, run_length):
+def _add_quality(trainer, config, generator_at, dataset, run_length):
     saving = config.saving
     if saving.quality_interval and dataset is not None:
-        metric = quality_metric(gen, dataset, saving.feature_net, saving.quality_clips,
+        metric = quality_metric(generator_at, dataset, saving.feature_net, saving.quality_clips,
                                 config.model.seed)
         trainer.extend(metric, trigger=EveryOrLast(saving.quality_interval, run_length))
         trainer.extend(extensions.PlotReport(list(REPORTED), 'iteration', file_name='quality.png',
@@ -141,6 +141,8 @@ def _add_average(trainer, gen, model):
 
 
 def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
+    """Reports, snapshots, network files, sample gifs and the run page; returns the
+    function(iteration) -> the generator the gifs show."""
     _add_reports(trainer, config.saving, report_out, run_length)
     networks = {'gen': lambda _: gen, 'dis': lambda _: critic}
     average = _add_average(trainer, gen, config.model)
@@ -152,13 +154,14 @@ def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     shown = networks['gen'] if average is None else average.standing
     trainer.extend(sample_gifs(shown, z, out_dir), trigger=every_plot)
     trainer.extend(run_page(out_dir, config), trigger=every_plot)
+    return shown
 
 
 def shown_generator(trainer):
     """The generator the sample gifs show: the moving average (statistics recomputed)
     when the run keeps one, else the generator itself."""
     try:
-        average = trainer.get_extension('GeneratorAverage')
+        average = trainer.get_extension(GeneratorAverage.name)
     except ValueError:
         return trainer.updater.gen
     return average.standing(trainer.updater.iteration)
