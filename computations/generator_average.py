@@ -95,6 +95,11 @@ class GeneratorAverage(training.Extension):
         for mean, value in zip(averaged_arrays(self.average), averaged_arrays(self.gen)):
             mean[...] = value
 
+    def start_fresh(self):
+        """Called by resume (computations/run_control.py) when the snapshot holds no
+        average: start it from the generator just loaded, not the initial one."""
+        self.restart_from_generator()
+
     def serialize(self, serializer):
         try:
             self.average.serialize(serializer['average'])

@@ -198,4 +198,15 @@ def resume(trainer, out_dir, resume_from):
     except ValueError as err:
         raise SnapshotMismatch(f'{path}: does not fit the networks of this config ({err});'
                                f' {MISMATCH_HINT}') from None
+    _start_new_extensions(trainer, stored)
     return path
+
+
+def _start_new_extensions(trainer, stored):
+    """Extensions the snapshot holds no state for kept their own, fresh one while
+    loading; those with a start_fresh() now start from the loaded training state."""
+    for name, entry in trainer._extensions.items():
+        prefix = f'extensions/{name}/'
+        if hasattr(entry.extension, 'start_fresh') and not any(
+                key.startswith(prefix) for key in stored):
+            entry.extension.start_fresh()

@@ -5,6 +5,7 @@ import chainer
 import numpy as np
 
 from computations.generator_average import GeneratorAverage, averaged_arrays, recompute_statistics
+from computations.run_control import resume
 from nn.DCGAN import Generator
 from tests.computations.test_updater import make_trainer
 
@@ -96,3 +97,17 @@ def test_resumed_run_continues_the_same_average(shapes_dir, tmp_path):
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
         assert not np.array_equal(a['dc1/W'], g['dc1/W'])
+
+
+def test_an_average_turned_on_when_resuming_starts_from_the_trained_generator(
+        shapes_dir, tmp_path):
+    parts = str(tmp_path / 'parts')
+    make_trainer(shapes_dir, parts, tmp_path, **{'MODEL.iterations': 2})[0].run()
+    trainer, gen, _ = make_trainer(shapes_dir, parts, tmp_path, **{
+        'MODEL.average_decay': 0.5, 'MODEL.iterations': 4})
+    assert resume(trainer, parts, 'latest').endswith('snapshot_iter_2')
+    average = trainer.get_extension(GeneratorAverage.name)
+    with np.load(os.path.join(parts, 'gen_iter_2.npz')) as trained:
+        np.testing.assert_array_equal(average.average.dc1.W.array, trained['dc1/W'])
+    for mean, value in zip(averaged_arrays(average.average), averaged_arrays(gen)):
+        np.testing.assert_array_equal(mean, value)
