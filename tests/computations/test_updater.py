@@ -87,3 +87,18 @@ def test_critic_learning_rate_sets_the_critic_alpha_only(shapes_dir, tmp_path):
     assert optimizers['critic'].alpha == pytest.approx(0.0004)
     default, _, _ = make_trainer(shapes_dir, str(tmp_path / 'd'), tmp_path)
     assert default.updater.get_optimizer('critic').alpha == pytest.approx(0.0002)
+
+
+def test_the_log_counts_skipped_clips(shapes_dir, tmp_path):
+    root = tmp_path / 'data'
+    root.mkdir()
+    (root / 'bad.jpg').write_bytes(b'not an image')
+    clips = sorted(os.listdir(os.path.join(shapes_dir, 'clips')))
+    (root / 'index.txt').write_text('bad.jpg\n' + ''.join(
+        f'{os.path.join(shapes_dir, "clips", name)}\n' for name in clips))
+    out_dir = str(tmp_path / 'r')
+    make_trainer(str(root), out_dir, tmp_path)[0].run()
+    with open(os.path.join(out_dir, 'log')) as log:
+        counts = [entry['data/skipped'] for entry in json.load(log)]
+    assert all(isinstance(count, int) for count in counts) and counts == sorted(counts)
+    assert counts[-1] >= 1, 'the unreadable clip was reached and counted'
