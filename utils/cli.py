@@ -14,6 +14,18 @@ from utils.safe_files import describe_os_error
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+MAX_SEED = 2 ** 32 - 1  # numpy's RandomState takes seeds 0 .. 2**32 - 1
+
+
+def check_ranges(args, ranges):
+    """UserError naming the first --option whose value (when given) is below low,
+    NaN, or above high; ranges: (name, low, high or None)."""
+    for name, low, high in ranges:
+        value = getattr(args, name)
+        if value is not None and not value >= low:  # (also NaN)
+            raise UserError(f'--{name} {value}: expected a value >= {low}')
+        if value is not None and high is not None and value > high:
+            raise UserError(f'--{name} {value}: expected at most {high}')
 
 
 def _raise_interrupt(signum, frame):

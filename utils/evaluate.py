@@ -34,7 +34,7 @@ from utils import chainer_compat  # noqa: E402,F401
 import chainer  # noqa: E402
 import numpy as np  # noqa: E402
 
-from datastream.framereader import clip_converter  # noqa: E402
+from datastream.framereader import FrameReader, clip_converter  # noqa: E402
 from metrics import feature_net  # noqa: E402
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall  # noqa: E402
 from metrics.quality import COMPONENTS, QualityReference  # noqa: E402
@@ -46,12 +46,11 @@ from utils.errors import UserError  # noqa: E402
 from utils.generate import (  # noqa: E402
     ModelError, config_path_for, load_generator, load_weights)
 from utils.memory import describe_size, network_bytes, require_memory, video_voxels  # noqa: E402
-from utils.preview_data import open_dataset  # noqa: E402
 from utils.safe_files import atomic_path, ensure_output_file  # noqa: E402
 
 MIN_CLIPS = 2  # of each kind: the interval needs a variance
 FVD_MIN_CLIPS = 4  # precision/recall's k-th nearest neighbour, k = 3
-MAX_SEED = 2 ** 32 - 1
+MAX_SEED = cli.MAX_SEED
 
 
 def pixel_stats(videos):
@@ -263,7 +262,8 @@ def _judged(args, config, dataset_size):
         gen.to_device(device)
         critic.to_device(device)
         return fake_batches(gen, n, args.batch, args.seed), critic, n
-    judged = open_dataset(args.fake_root, args.fake_index, config.model)
+    judged = FrameReader(args.fake_root, args.fake_index, config.model.n_frames,
+                         config.model.frame_size)
     n = min(n, len(judged))
     critic = load_critic(args.critic, config.model) if args.critic else None
     device = device_for(args.gpu, '--gpu')
@@ -278,7 +278,7 @@ def _main(argv):
     require_memory(network_bytes(config.model, args.batch),  # before the networks are built
                    f'--batch {args.batch} of {describe_size(config.model)}')
     root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
-    dataset = open_dataset(root, index, config.model)
+    dataset = FrameReader(root, index, config.model.n_frames, config.model.frame_size)
     batches, critic, n = _judged(args, config, len(dataset))
     least = FVD_MIN_CLIPS if args.fvd else MIN_CLIPS
     if n < least:

@@ -38,7 +38,7 @@ from utils.safe_files import ensure_output_dir  # noqa: E402
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid  # noqa: E402
 
 DEFAULT_MODEL = os.path.join('models', 'generator.npz')
-MAX_SEED = 2 ** 32 - 1  # numpy's RandomState takes seeds 0 .. 2**32 - 1
+MAX_SEED = cli.MAX_SEED
 MAX_SEEDS = 10_000  # videos per run: ask for more in several runs
 MAX_STEPS = 1_000  # videos along one --interpolate walk (one gif holds them all)
 GRID_MAX = 64  # grid.gif tiles the first GRID_MAX videos
@@ -95,13 +95,8 @@ def parse_args(argv):
     parser.add_argument('--batch', type=int, default=16, help='videos made at a time')
     parser.add_argument('--gpu', type=int, default=-1, help='CUDA device, -1 for the CPU')
     args = parser.parse_args(argv)
-    for name, low, high in (('n', 1, MAX_SEEDS), ('seed', 0, MAX_SEED), ('steps', 2, MAX_STEPS),
-                            ('fps', 0.1, 1000), ('batch', 1, None)):
-        value = getattr(args, name)
-        if value is not None and not value >= low:  # (also NaN)
-            raise UserError(f'--{name} {value}: expected a value >= {low}')
-        if value is not None and high is not None and value > high:
-            raise UserError(f'--{name} {value}: expected at most {high}')
+    cli.check_ranges(args, (('n', 1, MAX_SEEDS), ('seed', 0, MAX_SEED), ('steps', 2, MAX_STEPS),
+                            ('fps', 0.1, 1000), ('batch', 1, None)))
     if args.interpolate:
         for seed in args.interpolate:
             _check_seed(seed, f'--interpolate {args.interpolate[0]} {args.interpolate[1]}')

@@ -43,13 +43,8 @@ def parse_args(argv):
     parser.add_argument('--out', default='data_preview.gif', help='gif (or mp4) to write')
     parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
     args = parser.parse_args(argv)
-    for name, low, high in (('n', 1, MAX_CLIPS), ('start', 0, None), ('fps', 0.1, 1000),
-                            ('shuffle', 0, 2 ** 32 - 1)):
-        value = getattr(args, name)
-        if value is not None and not value >= low:  # (also NaN)
-            raise UserError(f'--{name} {value}: expected a value >= {low}')
-        if value is not None and high is not None and value > high:
-            raise UserError(f'--{name} {value}: expected at most {high}')
+    cli.check_ranges(args, (('n', 1, MAX_CLIPS), ('start', 0, None), ('fps', 0.1, 1000),
+                            ('shuffle', 0, cli.MAX_SEED)))
     if not args.out.lower().endswith(EXTENSIONS):
         raise UserError(f'--out {args.out}: expected a file name ending in'
                         f' {" or ".join(EXTENSIONS)}')
@@ -57,16 +52,6 @@ def parse_args(argv):
         raise UserError(f'--out {args.out}: an .mp4 needs the imageio-ffmpeg package'
                         ' (pip install imageio-ffmpeg); or write a .gif')
     return args
-
-
-def open_dataset(root, index, model):
-    """The FrameReader of root/index at the config's n_frames and frame_size; an index
-    that is not UTF-8 text is a DataError naming it."""
-    try:
-        return FrameReader(root, index, model.n_frames, model.frame_size)
-    except UnicodeDecodeError as err:
-        raise DataError(f'index file {os.path.join(root, index)}: not UTF-8 text (byte'
-                        f' {err.start}); save it as UTF-8') from None
 
 
 def chosen_clips(n_listed, n, start, shuffle):
@@ -88,7 +73,7 @@ def _main(argv):
     args = parse_args(argv)
     config = load_config(args.config)
     root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
-    dataset = open_dataset(root, index, config.model)
+    dataset = FrameReader(root, index, config.model.n_frames, config.model.frame_size)
     n, size, frames = min(args.n, len(dataset)), config.model.frame_size, config.model.n_frames
     require_memory(3 * n * 3 * video_voxels(config.model),  # the clips, stacked, tiled
                    f'--n {n} clips of {frames} frames of {size}x{size} px'
