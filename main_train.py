@@ -18,7 +18,7 @@ from computations.trainer import build_trainer, shown_generator  # noqa: E402
 from datastream.framereader import FrameReader, make_iterator  # noqa: E402
 from datastream.moving_shapes import ensure_dataset  # noqa: E402
 from metrics.quality import COMPONENTS  # noqa: E402
-from nn import fast_cpu  # noqa: E402
+from nn import torch_kernels  # noqa: E402
 from nn.DCGAN import build_networks  # noqa: E402
 from utils.cli import run  # noqa: E402
 from utils.config_parse import load_config, write_config  # noqa: E402
@@ -37,9 +37,13 @@ def parse_args(argv):
 
 
 def conv_backend(model):
+    """Which code runs the convolutions, in words (after the device is chosen)."""
     if model.use_gpu >= 0:
-        return 'CuPy'
-    if fast_cpu.in_use(np.zeros(1)):
+        if model.fast_gpu and torch_kernels.cuda_available():
+            return 'PyTorch cuDNN kernels on CuPy arrays (fast_gpu)'
+        cudnn = chainer.backends.cuda.cudnn_enabled
+        return 'CuPy' + (' with cuDNN' if cudnn else ' im2col (no cuDNN in this CuPy)')
+    if torch_kernels.in_use(np.zeros(1)):
         return 'PyTorch CPU kernels (fast_cpu)'
     return 'Chainer' + ('' if not model.fast_cpu else ' (install torch for the fast path)')
 
@@ -102,6 +106,7 @@ def train(config, config_path):
     gpu = config.model.use_gpu
     device = device_for(world.intra_rank if world.comm is not None and gpu >= 0 else gpu)
     chainer.global_config.fast_cpu = config.model.fast_cpu
+    chainer.global_config.fast_gpu = config.model.fast_gpu
     if world.is_root:
         print_header(config, config_path, len(dataset), device, world)
     gen, critic = build_models(config.model, device, world)

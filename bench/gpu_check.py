@@ -1,15 +1,22 @@
-"""On a CUDA machine: the GPU path computes what the CPU path does, and how fast it is.
+"""On a CUDA machine: the GPU paths compute what the CPU path does, and how fast they are.
 
-    python bench/gpu_check.py [--device 0] [--batches 16,64] [--reps 5]
+    python bench/gpu_check.py [--device 0] [--batches 16,64] [--reps 3] [--budget 240]
 
---device -1 runs part 1 alone on the CPU (Chainer's own path against the fast
-CPU path): a check of this script itself on a machine without a GPU.
+--device -1 runs part 1 alone on the CPU (Chainer's own path against the
+PyTorch-kernel path): a check of this script itself on a machine without a GPU.
 
-1. Same weights, same real batch, latents and interpolation factors on CPU and
-   GPU: critic loss, gradient penalty, generator loss and every gradient agree
-   to float32 tolerance (a table of the largest relative differences).
+1. Same weights, real batch, latents and interpolation factors on the CPU
+   (Chainer's own functions) and on the GPU, for each GPU convolution path
+   ('torch': PyTorch's cuDNN kernels on CuPy arrays, nn/torch_kernels.py;
+   'chainer': Chainer's CuPy path, cuDNN when this CuPy has it, else im2col),
+   for both [MODEL] upsample modes: critic loss, the gradient penalty on its own,
+   generator loss, every gradient, and the inference-mode (BatchNorm running
+   statistics) generator output. TF32 is off here, so float32 tolerances hold:
+   largest relative difference (to the array's largest magnitude) under 1e-3.
 2. Seconds per WGAN-GP iteration at the seed's size (ch 512, 64x64 pixels,
-   32 frames) for each batch size, median of --reps after a warm-up.
+   32 frames) for each batch size and path, and the same step written in PyTorch
+   (bench/torch_peer.py) on the same card, with peak GPU memory; median of --reps
+   after a warm-up; rows that would start after --budget seconds are skipped.
 """
 import argparse
 import copy
@@ -27,13 +34,21 @@ from bench.train_step import ChainerStep  # noqa: E402
 from computations.updater import WGANGPUpdater  # noqa: E402
 from computations.trainer import make_optimizer  # noqa: E402
 from datastream.framereader import clip_converter  # noqa: E402
+from nn import torch_kernels  # noqa: E402
 from nn.DCGAN import Critic, Generator  # noqa: E402
 from utils.config_parse import AdamConfig  # noqa: E402
 from utils.devices import DeviceError, device_for  # noqa: E402
 
+TOLERANCE = 1e-3
+GROUPS = ('critic_loss', 'penalty', 'gen_loss', 'critic grads', 'gen grads', 'inference')
 
-def losses_and_grads(gen, critic, real, device):
-    """Critic loss (with its penalty) and generator loss with all their gradients."""
+
+def to_cpu(array):
+    return np.asarray(chainer.backends.cuda.to_cpu(array))
+
+
+def quantities(gen, critic, real, device):
+    """Losses, penalty, gradients and inference output of copies of gen and critic."""
     gen, critic = copy.deepcopy(gen), copy.deepcopy(critic)
     gen.to_device(device)
     critic.to_device(device)
@@ -41,75 +56,186 @@ def losses_and_grads(gen, critic, real, device):
                   'critic': make_optimizer(critic, AdamConfig())}
     updater = WGANGPUpdater(chainer.iterators.SerialIterator([(real[0], 0)], 1), optimizers,
                             1, 10.0, 0, device, clip_converter)
-    out = {}
+    real = device.send(real)
+    out = {'penalty': float(updater.gradient_penalty(real, updater._fake(len(real))).array)}
+    updater.rng = np.random.RandomState(0)
     critic.cleargrads()
-    loss = updater.critic_loss(device.send(real))
+    loss = updater.critic_loss(real)
     loss.backward()
     out['critic_loss'] = float(loss.array)
-    out.update({'critic' + n: chainer.backends.cuda.to_cpu(p.grad)
-                for n, p in critic.namedparams()})
+    out['critic grads'] = {n: to_cpu(p.grad) for n, p in critic.namedparams()}
     gen.cleargrads()
     loss = updater.generator_loss(len(real))
     loss.backward()
     out['gen_loss'] = float(loss.array)
-    out.update({'gen' + n: chainer.backends.cuda.to_cpu(p.grad) for n, p in gen.namedparams()})
+    out['gen grads'] = {n: to_cpu(p.grad) for n, p in gen.namedparams()}
+    z = device.send(gen.make_hidden(len(real), np.random.RandomState(5)))
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        out['inference'] = to_cpu(gen(z).array)
     return out
 
 
+def relative_difference(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.abs(a - b).max() / (np.abs(a).max() + 1e-12))
+
+
+def group_difference(reference, other):
+    if isinstance(reference, dict):
+        return max(relative_difference(reference[n], other[n]) for n in reference)
+    return relative_difference(reference, other)
+
+
+def trained_statistics(gen):
+    """Give gen's BatchNorms running statistics that differ from the initial 0/1."""
+    rng = np.random.RandomState(3)
+    for _, link in gen.namedlinks():
+        if isinstance(link, chainer.links.BatchNormalization):
+            link.avg_mean[...] = rng.uniform(-0.1, 0.1, link.avg_mean.shape)
+            link.avg_var[...] = rng.uniform(0.5, 1.5, link.avg_var.shape)
+
+
+def gpu_paths(device):
+    """(name, fast_cpu, fast_gpu) of every path to compare against the CPU."""
+    if device.xp is np:
+        return [('cpu torch', True, False)] if torch_kernels.available() else []
+    chainer_path = 'gpu cuDNN' if chainer.backends.cuda.cudnn_enabled else 'gpu im2col'
+    paths = [(chainer_path, False, False)]
+    if torch_kernels.cuda_available():
+        paths.append(('gpu torch', False, True))
+    return paths
+
+
 def compare(device):
-    np.random.seed(0)
-    gen, critic = Generator(64, 100, 32, 64), Critic(64, 32, 64)
-    real = np.random.RandomState(1).uniform(-1, 1, (4, 3, 32, 64, 64)).astype(np.float32)
-    with chainer.using_config('fast_cpu', False):
-        cpu = losses_and_grads(gen, critic, real, chainer.get_device('@numpy'))
-    gpu = losses_and_grads(gen, critic, real, device)
+    """Print one table of largest relative differences; returns the worst one."""
+    torch = torch_kernels.torch
+    if torch is not None:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    paths = gpu_paths(device)
+    print('| upsample | quantity | ' + ' | '.join(p[0] for p in paths) + ' |')
+    print('|---|---|' + '---|' * len(paths))
     worst = 0.0
-    print('| quantity | CPU | GPU | max rel. diff |\n|---|---|---|---|')
-    for name in cpu:
-        a, b = np.asarray(cpu[name]), np.asarray(gpu[name])
-        diff = float(np.abs(a - b).max() / (np.abs(a).max() + 1e-12))
-        worst = max(worst, diff)
-        if np.ndim(a) == 0 or diff > 1e-3:
-            print(f'| {name} | {np.abs(a).max():.6g} | {np.abs(b).max():.6g} | {diff:.2e} |')
-    print(f'\nlargest relative difference over all gradients: {worst:.2e}')
+    for upsample in ('deconv', 'resize'):
+        np.random.seed(0)
+        gen, critic = Generator(64, 100, 32, 64, upsample=upsample), Critic(64, 32, 64)
+        trained_statistics(gen)
+        real = np.random.RandomState(1).uniform(-1, 1, (4, 3, 32, 64, 64)).astype(np.float32)
+        with chainer.using_config('fast_cpu', False):
+            reference = quantities(gen, critic, real, chainer.get_device('@numpy'))
+        results = []
+        for _, fast_cpu, fast_gpu in paths:
+            with chainer.using_config('fast_cpu', fast_cpu), \
+                    chainer.using_config('fast_gpu', fast_gpu):
+                results.append(quantities(gen, critic, real, device))
+        for group in GROUPS:
+            diffs = [group_difference(reference[group], r[group]) for r in results]
+            worst = max([worst] + diffs)
+            print(f'| {upsample} | {group} | ' + ' | '.join(f'{d:.1e}' for d in diffs) + ' |')
+    if torch is not None:
+        torch.backends.cudnn.allow_tf32 = True
+    print(f'\nlargest relative difference: {worst:.2e} (tolerance {TOLERANCE:g})', flush=True)
     return worst
 
 
-def time_step(device, batch, reps):
+def synchronize():
+    chainer.backends.cuda.cupy.cuda.Device().synchronize()
+    if torch_kernels.cuda_available():
+        torch_kernels.torch.cuda.synchronize()
+
+
+def reset_memory():
+    cupy, torch = chainer.backends.cuda.cupy, torch_kernels.torch
+    cupy.get_default_memory_pool().free_all_blocks()
+    if torch_kernels.cuda_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_memory_gb():
+    """CuPy's pool (held since the last reset) plus PyTorch's peak, in GB."""
+    held = chainer.backends.cuda.cupy.get_default_memory_pool().total_bytes()
+    if torch_kernels.cuda_available():
+        held += torch_kernels.torch.cuda.max_memory_allocated()
+    return held / 1e9
+
+
+def make_timed_step(path, batch, device):
+    if path == 'pytorch':
+        from bench.torch_peer import TorchStep
+        return TorchStep(512, 64, 32, batch, device='cuda')
     step = ChainerStep(512, 64, 32, batch, fast=False, device=device)
+    fast_gpu = path == 'torch'
+
+    def run():
+        with chainer.using_config('fast_gpu', fast_gpu):
+            step()
+    return run
+
+
+def time_step(path, batch, device, reps):
+    reset_memory()
+    step = make_timed_step(path, batch, device)
     step()
+    synchronize()
     times = []
     for _ in range(reps):
         start = time.perf_counter()
         step()
-        device.device.synchronize()
+        synchronize()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median(times)), peak_memory_gb()
+
+
+def timings(device, batches, reps, deadline):
+    chainer_path = 'chainer cuDNN' if chainer.backends.cuda.cudnn_enabled else 'chainer im2col'
+    paths = ['torch', chainer_path] if torch_kernels.cuda_available() else [chainer_path]
+    paths += ['pytorch'] * torch_kernels.cuda_available()
+    print('\n| ch 512, 64x64x32, batch | path | s/iter | x pytorch | peak GPU GB |')
+    print('|---|---|---|---|---|')
+    for batch in batches:
+        measured = {}
+        for path in reversed(paths):  # the PyTorch peer first: the ratio's reference
+            if time.monotonic() > deadline:
+                print(f'| {batch} | {path} | skipped (--budget) | | |', flush=True)
+                continue
+            seconds, memory = time_step(path, batch, device, reps)
+            measured[path] = seconds
+            ratio = f'{seconds / measured["pytorch"]:.2f}' if 'pytorch' in measured else '-'
+            print(f'| {batch} | {path} | {seconds:.3f} | {ratio} | {memory:.1f} |', flush=True)
+
+
+def describe_versions():
+    cuda = chainer.backends.cuda
+    cupy_version = cuda.cupy.__version__ if cuda.available else 'absent'
+    torch = torch_kernels.torch
+    torch_version = torch.__version__ if torch is not None else 'absent'
+    card = torch.cuda.get_device_name() if torch_kernels.cuda_available() else '-'
+    return (f'chainer {chainer.__version__}, cupy {cupy_version}, chainer cuDNN'
+            f' {"on" if cuda.cudnn_enabled else "off"}, numpy {np.__version__},'
+            f' torch {torch_version}, card {card}')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--device', type=int, default=0)
     parser.add_argument('--batches', default='16,64')
-    parser.add_argument('--reps', type=int, default=5)
+    parser.add_argument('--reps', type=int, default=3)
+    parser.add_argument('--budget', type=float, default=240.0,
+                        help='seconds after which no further timing row starts')
     args = parser.parse_args()
+    deadline = time.monotonic() + args.budget
     try:
         device = device_for(args.device, '--device')
     except DeviceError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     device.use()
-    cuda = chainer.backends.cuda
-    cupy_version = cuda.cupy.__version__ if cuda.available else 'absent'
-    print(f'chainer {chainer.__version__}, cupy {cupy_version},'
-          f' cuDNN {"on" if cuda.cudnn_enabled else "off"}, numpy {np.__version__}')
+    print(describe_versions(), flush=True)
     worst = compare(device)
-    if args.device < 0:
-        return 0 if worst < 1e-2 else 1
-    print('\n| ch 512, 64x64x32, batch | s/iter |\n|---|---|')
-    for batch in map(int, args.batches.split(',')):
-        print(f'| {batch} | {time_step(device, batch, args.reps):.3f} |', flush=True)
-    return 0 if worst < 1e-2 else 1
+    if args.device >= 0:
+        timings(device, [int(b) for b in args.batches.split(',')], args.reps, deadline)
+    return 0 if worst < TOLERANCE else 1
 
 
 if __name__ == '__main__':

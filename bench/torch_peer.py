@@ -41,9 +41,10 @@ class TorchStep:
     """One WGAN-GP iteration in PyTorch on synthetic batches."""
 
     def __init__(self, ch, frame_size, n_frames, batch, critic_iter=5, latent_dim=100,
-                 penalty=10.0):
-        self.gen = generator(ch, latent_dim, n_frames, frame_size)
-        self.critic = critic(ch, n_frames, frame_size)
+                 penalty=10.0, device='cpu'):
+        self.device = torch.device(device)
+        self.gen = generator(ch, latent_dim, n_frames, frame_size).to(self.device)
+        self.critic = critic(ch, n_frames, frame_size).to(self.device)
         self.opt_g = torch.optim.Adam(self.gen.parameters(), 2e-4, betas=(0.5, 0.999))
         self.opt_c = torch.optim.Adam(self.critic.parameters(), 2e-4, betas=(0.5, 0.999))
         self.shape = (batch, 3, n_frames, frame_size, frame_size)
@@ -51,16 +52,16 @@ class TorchStep:
         self.critic_iter, self.penalty = critic_iter, penalty
 
     def _z(self):
-        z = torch.randn(self.batch, self.latent_dim)
+        z = torch.randn(self.batch, self.latent_dim, device=self.device)
         return z / z.norm(dim=1, keepdim=True)
 
     def _critic_step(self):
-        real = torch.rand(self.shape) * 2 - 1
+        real = torch.rand(self.shape, device=self.device) * 2 - 1
         with torch.no_grad():
             fake = self.gen(self._z())
         scores = self.critic(torch.cat([real, fake]))
         wdist = scores[:self.batch].mean() - scores[self.batch:].mean()
-        eps = torch.rand(self.batch, 1, 1, 1, 1)
+        eps = torch.rand(self.batch, 1, 1, 1, 1, device=self.device)
         x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
         grad, = torch.autograd.grad(self.critic(x_hat).sum(), x_hat, create_graph=True)
         norm = torch.sqrt((grad ** 2).sum(dim=(1, 2, 3, 4)) + 1e-12)

@@ -15,7 +15,7 @@ import chainer.links as L
 import numpy as np
 
 from datastream.moving_shapes import KINDS, PALETTE
-from nn import fast_cpu
+from nn import torch_kernels
 from nn.DCGAN import Conv3D
 
 INPUT = (16, 32, 32)  # frames, height, width
@@ -36,10 +36,10 @@ class FeatureNet(chainer.Chain):
 
     def activations(self, x):
         """The activations of c2, c3 and c4, each (N, C, T', H', W')."""
-        h1 = fast_cpu.leaky_relu(self.c1(x))
-        h2 = fast_cpu.leaky_relu(self.c2(h1))
-        h3 = fast_cpu.leaky_relu(self.c3(h2))
-        return h2, h3, fast_cpu.leaky_relu(self.c4(h3))
+        h1 = torch_kernels.leaky_relu(self.c1(x))
+        h2 = torch_kernels.leaky_relu(self.c2(h1))
+        h3 = torch_kernels.leaky_relu(self.c3(h2))
+        return h2, h3, torch_kernels.leaky_relu(self.c4(h3))
 
     def features(self, x):
         """(N, 4 * width) pooled activations."""

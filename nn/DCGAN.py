@@ -9,27 +9,27 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 
-from nn import fast_cpu
+from nn import torch_kernels
 from utils.config_parse import UPSAMPLING
 from utils.random_state import serialize_random_state
 
 
 class Conv3D(L.ConvolutionND):
-    """3D convolution with one int stride and pad; on the CPU it runs on the
-    fast path of nn/fast_cpu.py when that is in use."""
+    """3D convolution with one int stride and pad; runs on PyTorch's kernels
+    (nn/torch_kernels.py) when they are in use."""
 
     def forward(self, x):
-        if fast_cpu.in_use(chainer.as_array(x)) and self.W.array is not None:
-            return fast_cpu.conv3d(x, self.W, self.b, self.stride, self.pad)
+        if torch_kernels.in_use(chainer.as_array(x)) and self.W.array is not None:
+            return torch_kernels.conv3d(x, self.W, self.b, self.stride, self.pad)
         return super().forward(x)
 
 
 class Deconv3D(L.DeconvolutionND):
-    """3D transposed convolution, with the same fast CPU path as Conv3D."""
+    """3D transposed convolution, on PyTorch's kernels like Conv3D."""
 
     def forward(self, x):
-        if fast_cpu.in_use(chainer.as_array(x)) and self.W.array is not None:
-            return fast_cpu.deconv3d(x, self.W, self.b, self.stride, self.pad, self.outsize)
+        if torch_kernels.in_use(chainer.as_array(x)) and self.W.array is not None:
+            return torch_kernels.deconv3d(x, self.W, self.b, self.stride, self.pad, self.outsize)
         return super().forward(x)
 
 
@@ -69,8 +69,8 @@ class ResizeConv3D(L.ConvolutionND):
     def forward(self, x):
         W = self.transposed_kernel()
         outsize = tuple(2 * n for n in x.shape[2:])
-        if fast_cpu.in_use(chainer.as_array(x)):
-            return fast_cpu.deconv3d(x, W, self.b, 2, 1, outsize)
+        if torch_kernels.in_use(chainer.as_array(x)):
+            return torch_kernels.deconv3d(x, W, self.b, 2, 1, outsize)
         return F.deconvolution_nd(x, W, self.b, stride=2, pad=1, outsize=outsize)
 
 
@@ -148,11 +148,11 @@ class Generator(chainer.Chain):
         return z / np.linalg.norm(z, axis=1, keepdims=True)
 
     def forward(self, z):
-        h = fast_cpu.leaky_relu(self.bn0(self.l0(z)))
+        h = torch_kernels.leaky_relu(self.bn0(self.l0(z)))
         h = F.reshape(h, (len(z), self.ch) + self.base)
-        h = fast_cpu.leaky_relu(self.bn1(self.dc1(h)))
-        h = fast_cpu.leaky_relu(self.bn2(self.dc2(h)))
-        h = fast_cpu.leaky_relu(self.bn3(self.dc3(h)))
+        h = torch_kernels.leaky_relu(self.bn1(self.dc1(h)))
+        h = torch_kernels.leaky_relu(self.bn2(self.dc2(h)))
+        h = torch_kernels.leaky_relu(self.bn3(self.dc3(h)))
         return F.tanh(self.dc4(h))
 
 
@@ -182,10 +182,10 @@ class Critic(chainer.Chain):
                 self.frames = FrameCritic(ch, frame_size, frame_every, init, seed)
 
     def forward(self, x):
-        h = fast_cpu.leaky_relu(self.c1(x))
-        h = fast_cpu.leaky_relu(self.ln2(self.c2(h)))
-        h = fast_cpu.leaky_relu(self.ln3(self.c3(h)))
-        h = fast_cpu.leaky_relu(self.ln4(self.c4(h)))
+        h = torch_kernels.leaky_relu(self.c1(x))
+        h = torch_kernels.leaky_relu(self.ln2(self.c2(h)))
+        h = torch_kernels.leaky_relu(self.ln3(self.c3(h)))
+        h = torch_kernels.leaky_relu(self.ln4(self.c4(h)))
         score = self.l6(self.c5(h))
         return score + self.frames(x) if self.frame_every else score
 
@@ -223,10 +223,10 @@ class FrameCritic(chainer.Chain):
         frames = self.picked_frames(x)
         n_picked = frames.shape[1]
         h = F.reshape(frames, (n * n_picked, c, 1, height, width))
-        h = fast_cpu.leaky_relu(self.f1(h))
-        h = fast_cpu.leaky_relu(self.fn2(self.f2(h)))
-        h = fast_cpu.leaky_relu(self.fn3(self.f3(h)))
-        h = fast_cpu.leaky_relu(self.fn4(self.f4(h)))
+        h = torch_kernels.leaky_relu(self.f1(h))
+        h = torch_kernels.leaky_relu(self.fn2(self.f2(h)))
+        h = torch_kernels.leaky_relu(self.fn3(self.f3(h)))
+        h = torch_kernels.leaky_relu(self.fn4(self.f4(h)))
         scores = self.f6(self.f5(h))
         return F.mean(F.reshape(scores, (n, n_picked)), axis=1, keepdims=True)
 

@@ -84,6 +84,8 @@ class ModelConfig:
     average_decay: float = opt(0.0, in_range(0.0, 1.0), "decay of the generator's moving"
                                ' average, gen_avg_iter_N.npz (0 = off; 0.999 ~ last 1,000 updates)')
     fast_cpu: bool = opt(True, None, 'run CPU convolutions on PyTorch kernels when torch is installed')
+    fast_gpu: bool = opt(True, None, 'run GPU convolutions on PyTorch cuDNN kernels when torch'
+                         ' sees the GPU')
     upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
                         " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
     frame_critic_every: int = opt(0, at_least(0), 'also score every k-th frame with a 2D'

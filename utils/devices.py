@@ -16,10 +16,12 @@ def device_for(use_gpu, option='[MODEL] use_gpu'):
     if not cuda.available:
         raise DeviceError(f'{option} = {use_gpu}: CuPy with a CUDA GPU is not available'
                           ' here; install the GPU extra (see README) or set use_gpu = -1')
-    count = cuda.cupy.cuda.runtime.getDeviceCount()
+    try:
+        count = cuda.cupy.cuda.runtime.getDeviceCount()
+    except cuda.cupy.cuda.runtime.CUDARuntimeError as err:
+        raise DeviceError(f'{option} = {use_gpu}: CuPy is installed but finds no usable CUDA'
+                          f' driver or GPU ({err}); set use_gpu = -1 for the CPU') from None
     if use_gpu >= count:
         raise DeviceError(f'{option} = {use_gpu}: this machine has {count} CUDA'
                           f' device(s), numbered 0 to {count - 1}')
-    if not cuda.cudnn_enabled:
-        print('note: cuDNN is not available to CuPy; convolutions use CuPy kernels')
     return chainer.get_device(f'@cupy:{use_gpu}')

@@ -5,10 +5,10 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from nn import fast_cpu
+from nn import torch_kernels
 from nn.DCGAN import Critic, Generator
 
-pytestmark = pytest.mark.skipif(not fast_cpu.available(), reason='PyTorch is not installed')
+pytestmark = pytest.mark.skipif(not torch_kernels.available(), reason='PyTorch is not installed')
 
 TOL = {'dtype': np.float64, 'atol': 1e-5, 'rtol': 1e-4}
 
@@ -23,13 +23,13 @@ def test_conv3d_matches_chainer_forward_backward_double(stride, pad, k):
     """Cubic kernels and the frame critic's per-frame (1, 4, 4) kernel."""
     rng = np.random.RandomState(0)
     x, W, b = _rand(rng, 2, 3, 6, 8, 8), _rand(rng, 4, 3, *k), _rand(rng, 4)
-    ours = fast_cpu.conv3d(x, W, b, stride, pad).array
+    ours = torch_kernels.conv3d(x, W, b, stride, pad).array
     reference = F.convolution_nd(x, W, b, stride=stride, pad=pad).array
     np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-10)
     gy, ggx, ggW, ggb = (_rand(rng, *a.shape) for a in (ours, x, W, b))
 
     def conv(x, W, b):
-        return fast_cpu.conv3d(x, W, b, stride, pad)
+        return torch_kernels.conv3d(x, W, b, stride, pad)
     gradient_check.check_backward(conv, (x, W, b), gy, **TOL)
     gradient_check.check_double_backward(conv, (x, W, b), gy, (ggx, ggW, ggb), **TOL)
 
@@ -37,14 +37,14 @@ def test_conv3d_matches_chainer_forward_backward_double(stride, pad, k):
 def test_deconv3d_matches_chainer_forward_backward_double():
     rng = np.random.RandomState(1)
     x, W, b = _rand(rng, 2, 4, 3, 4, 4), _rand(rng, 4, 3, 4, 4, 4), _rand(rng, 3)
-    ours = fast_cpu.deconv3d(x, W, b, 2, 1).array
+    ours = torch_kernels.deconv3d(x, W, b, 2, 1).array
     reference = F.deconvolution_nd(x, W, b, stride=2, pad=1).array
     assert ours.shape == (2, 3, 6, 8, 8)
     np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-10)
     gy, ggx, ggW, ggb = (_rand(rng, *a.shape) for a in (ours, x, W, b))
 
     def deconv(x, W, b):
-        return fast_cpu.deconv3d(x, W, b, 2, 1)
+        return torch_kernels.deconv3d(x, W, b, 2, 1)
     gradient_check.check_backward(deconv, (x, W, b), gy, **TOL)
     gradient_check.check_double_backward(deconv, (x, W, b), gy, (ggx, ggW, ggb), **TOL)
 
@@ -53,11 +53,11 @@ def test_leaky_relu_matches_chainer_forward_backward_double():
     rng = np.random.RandomState(3)
     x = rng.uniform(-1, 1, (3, 4, 5))
     x[np.abs(x) < 0.05] = 0.5  # keep finite differences away from the kink
-    np.testing.assert_array_equal(fast_cpu.leaky_relu(x, 0.2).array, F.leaky_relu(x, 0.2).array)
+    np.testing.assert_array_equal(torch_kernels.leaky_relu(x, 0.2).array, F.leaky_relu(x, 0.2).array)
     gy, ggx = _rand(rng, *x.shape), _rand(rng, *x.shape)
 
     def leaky(x):
-        return fast_cpu.leaky_relu(x, 0.2)
+        return torch_kernels.leaky_relu(x, 0.2)
     gradient_check.check_backward(leaky, x, gy, **TOL)
     gradient_check.check_double_backward(leaky, x, gy, ggx, **TOL)
 

@@ -1,15 +1,18 @@
-"""Fast CPU path for the networks' 3D convolutions and LeakyReLU, on PyTorch's CPU kernels.
+"""PyTorch's convolution kernels inside Chainer functions: the optional accelerator.
 
-Chainer's CPU convolutions go through numpy im2col/col2im copies, which make a
-WGAN-GP step several times slower than the same step in PyTorch. When torch is
-installed, these Chainer FunctionNodes run the same functions on PyTorch's
-oneDNN kernels instead: forward, backward and the double backward the gradient
-penalty needs (each backward is written with these nodes again, as Chainer's
-own convolution does). Arrays stay numpy; torch views them without copying.
+Chainer's CPU convolutions go through numpy im2col/col2im copies, several times
+slower than PyTorch's oneDNN kernels; on a GPU with CuPy 14 (which has no cuDNN)
+Chainer also falls back to im2col plus tensordot. These Chainer FunctionNodes run
+the same functions on PyTorch's kernels instead (oneDNN on the CPU, cuDNN on a
+GPU): forward, backward and the double backward the gradient penalty needs (each
+backward is written with these nodes again, as Chainer's own convolution does).
+Arrays stay numpy or CuPy: torch views numpy memory directly and CuPy memory
+through DLPack, without copies.
 
-Used automatically for numpy arrays when torch imports and
-`chainer.config.fast_cpu` is true (the default; [MODEL] fast_cpu = no
-turns it off). On a GPU, Chainer's own CuPy/cuDNN path runs.
+Used automatically when torch imports: for numpy arrays while
+`chainer.config.fast_cpu` is true, for CuPy arrays while `chainer.config.fast_gpu`
+is true and torch sees a CUDA device ([MODEL] fast_cpu / fast_gpu, both on by
+default). Otherwise Chainer's own functions run.
 """
 import numpy as np
 import chainer
@@ -22,6 +25,8 @@ except ImportError:  # the optional accelerator is absent: Chainer's path runs
     torch = None
 
 chainer.global_config.fast_cpu = True
+chainer.global_config.fast_gpu = True
+_cuda_ready = []  # [bool] once asked: whether torch can run on the GPU
 
 
 def available():
@@ -29,13 +34,37 @@ def available():
     return torch is not None
 
 
+def cuda_available():
+    """True when PyTorch is importable and sees a CUDA device (asked once)."""
+    if not _cuda_ready:
+        _cuda_ready.append(torch is not None and torch.cuda.is_available())
+        if _cuda_ready[0]:
+            torch.backends.cudnn.benchmark = True  # the shapes repeat every step
+    return _cuda_ready[0]
+
+
 def in_use(x):
-    """Whether the fast path serves input array x now."""
-    return torch is not None and chainer.config.fast_cpu and isinstance(x, np.ndarray)
+    """Whether the accelerator serves input array x now."""
+    if torch is None:
+        return False
+    if isinstance(x, np.ndarray):
+        return chainer.config.fast_cpu
+    return (chainer.config.fast_gpu and isinstance(x, chainer.backends.cuda.ndarray)
+            and cuda_available())
 
 
 def _tensor(array):
-    return torch.from_numpy(np.ascontiguousarray(array))
+    """A torch tensor sharing array's memory (numpy directly, CuPy through DLPack)."""
+    if isinstance(array, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(array))
+    return torch.from_dlpack(chainer.backends.cuda.cupy.ascontiguousarray(array))
+
+
+def _array(tensor):
+    """The numpy or CuPy array sharing tensor's memory."""
+    if tensor.is_cuda:
+        return chainer.backends.cuda.cupy.from_dlpack(tensor)
+    return tensor.numpy()
 
 
 def _triple(value):
@@ -78,7 +107,7 @@ class Conv3D(_ConvolutionNode):
         x, W = inputs[:2]
         b = _tensor(inputs[2]) if len(inputs) == 3 else None
         y = torch.nn.functional.conv3d(_tensor(x), _tensor(W), b, self.stride, self.pad)
-        return y.numpy(),
+        return _array(y),
 
     def input_grad(self, gy, W, x):
         return deconv3d(gy, W, None, self.stride, self.pad, x.shape[2:])
@@ -101,7 +130,7 @@ class Deconv3D(_ConvolutionNode):
         extra = _output_padding(self.outsize, x.shape[2:], W.shape[2:], self.stride, self.pad)
         y = torch.nn.functional.conv_transpose3d(_tensor(x), _tensor(W), b, self.stride,
                                                  self.pad, extra)
-        return y.numpy(),
+        return _array(y),
 
     def input_grad(self, gy, W, x):
         return conv3d(gy, W, None, self.stride, self.pad)
@@ -119,11 +148,12 @@ class ConvGradW(function_node.FunctionNode):
     def forward(self, inputs):
         self.retain_inputs((0, 1))
         x, gy = inputs
-        weight = torch.empty(self.w_shape, dtype=_tensor(x).dtype)
+        x = _tensor(x)
+        weight = torch.empty(self.w_shape, dtype=x.dtype, device=x.device)
         _, gw, _ = torch.ops.aten.convolution_backward(
-            _tensor(gy), _tensor(x), weight, None, list(self.stride), list(self.pad),
+            _tensor(gy), x, weight, None, list(self.stride), list(self.pad),
             [1, 1, 1], False, [0, 0, 0], 1, [False, True, False])
-        return gw.numpy(),
+        return _array(gw),
 
     def backward(self, indexes, grad_outputs):
         x, gy = self.get_retained_inputs()
@@ -160,7 +190,7 @@ class LeakyReLU(function_node.FunctionNode):
     def forward(self, inputs):
         self.retain_outputs((0,))
         y = torch.nn.functional.leaky_relu(_tensor(inputs[0]), self.slope)
-        return y.numpy(),
+        return _array(y),
 
     def backward(self, indexes, grad_outputs):
         y, = self.get_retained_outputs()
@@ -176,14 +206,14 @@ class LeakyReLUGrad(function_node.FunctionNode):
     def forward(self, inputs):
         gx = torch.ops.aten.leaky_relu_backward(_tensor(inputs[0]), _tensor(self.y),
                                                 self.slope, True)
-        return gx.numpy(),
+        return _array(gx),
 
     def backward(self, indexes, grad_outputs):
         return LeakyReLUGrad(self.y, self.slope).apply(grad_outputs)
 
 
 def leaky_relu(x, slope=0.2):
-    """F.leaky_relu on the fast path when it is in use, else Chainer's own."""
+    """F.leaky_relu on the accelerator when it is in use, else Chainer's own."""
     if in_use(chainer.as_array(x)):
         return LeakyReLU(slope).apply((x,))[0]
     return F.leaky_relu(x, slope)
