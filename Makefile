@@ -21,9 +21,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup-fast: $(VENV)/.installed-fast
 
-# torch pulls in a newer setuptools; utils/chainer_compat.py keeps chainer importable.
+# torch pulls in setuptools>=77, whose distutils shim chainer cannot import; torch needs it only
+# to build C++ extensions, so setuptools<70 goes back (pip then reports that one conflict).
 $(VENV)/.installed-fast: $(VENV)/.installed bench/requirements.txt
 	$(PIP) install -r bench/requirements.txt
+	@echo "setup-fast: putting setuptools<70 back for chainer (torch's C++-extension builder alone wants newer)"
+	$(PIP) install "setuptools<70"
 	touch $@
 
 train: $(SETUP)

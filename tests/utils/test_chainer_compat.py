@@ -37,3 +37,15 @@ def test_chainer_imports_and_runs_after_restore():
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     assert F.as_strided(x, (2, 2), (3, 1)).array.tolist() == [[0, 1], [3, 4]]  # uses sctypes
     assert chainer.__version__ == '7.8.1'
+
+
+@pytest.mark.skipif(int(np.__version__.split('.')[0]) >= 2 or sys.version_info >= (3, 12),
+                    reason='Python 3.12 / numpy 2 need utils/chainer_compat by design')
+def test_chainer_imports_as_it_is_in_the_projects_environment():
+    """A user's own script in the project's environment (make setup or setup-fast)
+    imports chainer without this project's compatibility module."""
+    import subprocess
+    result = subprocess.run([sys.executable, '-c', 'import chainer, sys;'
+                             ' assert "utils.chainer_compat" not in sys.modules'],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
