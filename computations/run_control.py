@@ -24,6 +24,7 @@ class RunLength:
         self.length = (iterations, 'iteration') if iterations else (epochs, 'epoch')
         self.pending = False
         self.stop_now = False
+        self.handler_pid = os.getpid()
 
     def reached(self, trainer):
         count, unit = self.length
@@ -37,7 +38,11 @@ class RunLength:
         return self.length
 
     def request_stop(self, signum=None, frame=None):
-        """Signal handler: finish this iteration, save, stop; a second signal quits at once."""
+        """Signal handler: finish this iteration, save, stop; a second signal quits at once.
+        Loader processes forked from the trainer inherit it and ignore the signal: the
+        trainer stops them (a signal to the process group reaches them too)."""
+        if os.getpid() != self.handler_pid:
+            return
         if self.pending:
             raise KeyboardInterrupt
         self.pending = True

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from computations.run_control import (EveryOrLast, RunFolderInUse, RunLength, SnapshotMismatch,
@@ -38,6 +40,14 @@ def test_run_length_in_iterations_or_epochs_and_interrupts():
     assert by_iterations.pending and not by_iterations(FakeTrainer(1)), 'latched later'
     with pytest.raises(KeyboardInterrupt):
         by_iterations.request_stop()
+
+
+def test_a_forked_loader_process_ignores_the_stop_signal(monkeypatch, capsys):
+    run_length = RunLength(iterations=5, epochs=0)
+    monkeypatch.setattr(os, 'getpid', lambda: run_length.handler_pid + 1)
+    run_length.request_stop()
+    run_length.request_stop()
+    assert not run_length.pending and capsys.readouterr().out == ''
 
 
 def test_every_or_last_fires_on_intervals_and_at_the_end():
