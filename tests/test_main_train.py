@@ -67,9 +67,12 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
 
 
 def test_resize_upsampling_trains_and_its_run_folder_generates(tmp_path, tiny_ini):
-    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.upsample=resize')
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.upsample=resize',
+                 '--set', 'SAVING.disp_interval=10')
     assert result.returncode == 0, result.stderr
     assert 'upsample resize' in result.stdout
+    # shorter than disp_interval: the outputs listed at the end are the ones written
+    assert ('; log: log' in result.stdout) == (tmp_path / 'run' / 'log').is_file()
     gen = run('utils/generate.py', '--model', str(tmp_path / 'run' / 'gen_iter_3.npz'),
               '--n', '1', '--outdir', str(tmp_path / 'gifs'))
     assert gen.returncode == 0, gen.stderr
