@@ -21,12 +21,11 @@ import numpy as np  # noqa: E402
 from computations.sampling import generate_videos  # noqa: E402
 from metrics import feature_net, ladder  # noqa: E402
 from metrics.quality import COMPONENTS, QualityReference  # noqa: E402
-from utils.config_parse import load_config  # noqa: E402
-from utils.generate import config_path_for, load_generator  # noqa: E402
+from nn.network_files import config_for, load_generator  # noqa: E402
 
 
 def generated(model_path, n, seed):
-    gen = load_generator(model_path, load_config(config_path_for(model_path, None)))
+    gen = load_generator(model_path, config_for(model_path).model)
     return generate_videos(gen, gen.make_hidden(n, np.random.RandomState(seed)))
 
 

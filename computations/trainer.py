@@ -19,7 +19,8 @@ from computations.run_page import run_page
 from computations.sampling import generate_videos
 from computations.updater import Diverged, WGANGPUpdater
 from datastream.framereader import clip_converter
-from utils.safe_files import atomic_path
+from nn.network_files import write_network
+from utils.config_parse import format_config
 from utils.video_io import save_gif, tile_grid
 
 REPORT_KEYS = ['epoch', 'iteration', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
@@ -40,14 +41,15 @@ def sample_gifs(generator_at, z, out_dir):
     return write_samples
 
 
-def network_file(name, network_at):
-    """Extension writing network_at(iteration) to out/NAME_iter_N.npz (complete or not at all)."""
+def network_file(name, network_at, settings):
+    """Extension writing network_at(iteration) to out/NAME_iter_N.npz with the run's
+    setup.ini text `settings` (nn/network_files.py), complete or not at all."""
     @training.make_extension()
-    def write_network(trainer):
+    def write_file(trainer):
         iteration = trainer.updater.iteration
-        with atomic_path(os.path.join(trainer.out, f'{name}_iter_{iteration}.npz')) as partial:
-            chainer.serializers.save_npz(partial, network_at(iteration))
-    return write_network
+        write_network(os.path.join(trainer.out, f'{name}_iter_{iteration}.npz'),
+                      network_at(iteration), settings)
+    return write_file
 
 
 def finite_weights(networks):
@@ -90,15 +92,16 @@ def _add_reports(trainer, saving, report_out, run_length):
                                          trigger=plot, file_name='wdist.png'))
 
 
-def _add_snapshots(trainer, networks, saving, run_length):
+def _add_snapshots(trainer, networks, config, run_length):
     """The trainer snapshot and, beside it, NAME_iter_N.npz for each
     {NAME: function(iteration) -> link}."""
-    every = EveryOrLast(saving.snap_interval, run_length)
+    every = EveryOrLast(config.saving.snap_interval, run_length)
+    settings = format_config(config)
     trainer.extend(finite_weights({'generator': trainer.updater.gen,
                                    'critic': trainer.updater.critic}), trigger=every)
     trainer.extend(extensions.snapshot(filename=SNAPSHOT_PATTERN, n_retains=3), trigger=every)
     for name, network_at in networks.items():
-        trainer.extend(network_file(name, network_at), name=f'{name}_file', trigger=every)
+        trainer.extend(network_file(name, network_at, settings), name=f'{name}_file', trigger=every)
 
 
 def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=None,
@@ -148,7 +151,7 @@ def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     average = _add_average(trainer, gen, config.model)
     if average is not None:
         networks['gen_avg'] = average.standing
-    _add_snapshots(trainer, networks, config.saving, run_length)
+    _add_snapshots(trainer, networks, config, run_length)
     z = gen.make_hidden(config.saving.n_samples, np.random.RandomState(config.model.seed))
     every_plot = EveryOrLast(config.saving.plot_interval, run_length)
     shown = networks['gen'] if average is None else average.standing

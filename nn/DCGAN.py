@@ -241,8 +241,12 @@ def build_critic(model):
                   model.frame_critic_every, model.seed)
 
 
+def build_generator(model, batch_norm=L.BatchNormalization):
+    """The Generator for a ModelConfig."""
+    return Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size, batch_norm,
+                     model.upsample)
+
+
 def build_networks(model, batch_norm=L.BatchNormalization):
     """(Generator, Critic) for a ModelConfig."""
-    gen = Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size, batch_norm,
-                    model.upsample)
-    return gen, build_critic(model)
+    return build_generator(model, batch_norm), build_critic(model)

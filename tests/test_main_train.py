@@ -65,6 +65,14 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
         'grid.gif', 'seed0000.gif', 'seed0001.gif', 'seed0002.gif']
     assert gif_info(tmp_path / 'gifs' / 'seed0001.gif') == (16, (16, 16))
 
+    alone = tmp_path / 'alone'  # a generator file needs no setup.ini beside it
+    alone.mkdir()
+    os.replace(out / 'gen_iter_3.npz', alone / 'gen_iter_3.npz')
+    gen = run('utils/generate.py', '--model', str(alone / 'gen_iter_3.npz'), '--n', '1',
+              '--outdir', str(alone / 'gifs'))
+    assert gen.returncode == 0, gen.stderr
+    assert gif_info(alone / 'gifs' / 'seed0000.gif') == (16, (16, 16))
+
 
 def test_resize_upsampling_trains_and_its_run_folder_generates(tmp_path, tiny_ini):
     result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.upsample=resize',

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from utils.config_parse import load_config
-from utils.evaluate import load_critic
-from utils.generate import latents_for, load_generator
+from nn.network_files import load_critic, load_generator
+from utils.generate import latents_for
 
 MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'models')
 pytestmark = pytest.mark.skipif(not os.path.isfile(os.path.join(MODELS, 'generator.npz')),
@@ -22,7 +22,7 @@ def config():
 
 
 def test_shipped_generator_makes_videos_of_the_configured_size(config):
-    gen = load_generator(os.path.join(MODELS, 'generator.npz'), config)
+    gen = load_generator(os.path.join(MODELS, 'generator.npz'), config.model)
     with chainer.using_config('train', False), chainer.no_backprop_mode():
         video = gen(latents_for(gen, [0])).array
     m = config.model

@@ -212,9 +212,13 @@ def _convert(source, section, key, text):
 _NO_DEFAULT_SECTION = '\0'
 
 
+def _new_parser():
+    return configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#', ';'),
+                                     default_section=_NO_DEFAULT_SECTION)
+
+
 def _read_ini(path):
-    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#', ';'),
-                                       default_section=_NO_DEFAULT_SECTION)
+    parser = _new_parser()
     if not os.path.isfile(path):
         raise ConfigError(f'{path}: config file not found')
     try:
@@ -258,8 +262,22 @@ def _check_whole(config, source):
 
 def load_config(path, overrides=()):
     """Read path, apply 'SECTION.key=value' overrides, validate; return a Config."""
+    return _config_from(_read_ini(path), path, overrides)
+
+
+def config_from_text(text, source):
+    """The Config of setup.ini text (as format_config writes it), each value checked but
+    not the checks across keys that concern training; source names it in errors."""
+    parser = _new_parser()
+    try:
+        parser.read_string(text, source)
+    except configparser.Error as err:
+        raise ConfigError(f'{source}: {" ".join(str(err).split())}') from None
+    return _config_from(parser, source, (), check_whole=False)
+
+
+def _config_from(parser, path, overrides, check_whole=True):
     values = {name: {} for name in SECTIONS.values()}
-    parser = _read_ini(path)
     for section in parser.sections():
         for key, text in parser.items(section):
             value = _convert(path, section, key, text)
@@ -270,7 +288,8 @@ def load_config(path, overrides=()):
         values[SECTIONS[section]][key] = value
     sections = {name: type(getattr(Config(), name))(**values[name]) for name in SECTIONS.values()}
     config = Config(**sections)
-    _check_whole(config, path)
+    if check_whole:
+        _check_whole(config, path)
     return config
 
 

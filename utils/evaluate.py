@@ -1,6 +1,6 @@
 """Score generated (or any) clips against held-out real ones.
 
-    python utils/evaluate.py --gen runs/x/gen_iter_N.npz [--critic runs/x/dis_iter_N.npz]
+    python utils/evaluate.py --model runs/x/gen_iter_N.npz [--critic runs/x/dis_iter_N.npz]
         [--root DIR --index held_out.txt] [--n 256] [--out eval.json]
     python utils/evaluate.py --fake-root DIR --fake-index FILE [--config setup.ini] ...
 
@@ -14,8 +14,8 @@ feature space (the shipped feature network's, or your own with --features).
 --fake-root/--fake-index judge clips read through the frame reader at the
 config's size instead of a generator's. The critic, config and data default to
 the run's: dis_iter_N beside gen_iter_N (critic.npz beside generator.npz), the
-setup.ini beside them (./setup.ini for --fake-root), and its [DATA] root_dir
-and index_dir.
+settings the generator file carries (else the setup.ini beside it; ./setup.ini for
+--fake-root), and its [DATA] root_dir and index_dir. --gen is the older name of --model.
 
 At least 2 clips of each kind are needed (4 with --fvd), and an evaluation whose
 clips cannot fit in this machine's memory is refused before it starts. The JSON
@@ -38,13 +38,12 @@ from datastream.framereader import FrameReader, clip_converter  # noqa: E402
 from metrics import feature_net  # noqa: E402
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall  # noqa: E402
 from metrics.quality import COMPONENTS, QualityReference  # noqa: E402
-from nn.DCGAN import build_critic  # noqa: E402
+from nn.network_files import (  # noqa: E402
+    ModelError, config_for, load_critic, load_generator, load_weights)
 from utils import cli  # noqa: E402
 from utils.config_parse import load_config  # noqa: E402
 from utils.devices import device_for  # noqa: E402
 from utils.errors import UserError  # noqa: E402
-from utils.generate import (  # noqa: E402
-    ModelError, config_path_for, load_generator, load_weights)
 from utils.memory import describe_size, network_bytes, require_memory, video_voxels  # noqa: E402
 from utils.safe_files import atomic_path, ensure_output_file  # noqa: E402
 
@@ -85,12 +84,6 @@ def mean_difference(real_scores, fake_scores):
                      + fake_scores.var(ddof=1) / len(fake_scores))
     return {'mean': float(estimate), 'stderr': float(stderr),
             'ci95': [float(estimate - 1.96 * stderr), float(estimate + 1.96 * stderr)]}
-
-
-def load_critic(path, model):
-    if not os.path.isfile(path):
-        raise ModelError(f'{path}: critic file not found; pass --critic RUN/dis_iter_N.npz')
-    return load_weights(build_critic(model), path, 'critic')
 
 
 def dataset_batches(dataset, n, batch, device):
@@ -180,18 +173,19 @@ def critic_beside(gen_path):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--gen', help='generator .npz (RUN/gen_iter_N.npz)')
+    parser.add_argument('--model', '--gen', dest='gen', help='generator .npz (RUN/gen_iter_N.npz)')
     parser.add_argument('--fake-root', help='judge the clips listed by --fake-index in this'
                         ' folder instead of a generator (read at the config\'s size)')
     parser.add_argument('--fake-index', help='index file of those clips, relative to --fake-root')
-    parser.add_argument('--critic', help='critic .npz (default: dis_iter_N.npz beside --gen)')
-    parser.add_argument('--config', help="the run's setup.ini (default: beside --gen)")
+    parser.add_argument('--critic', help='critic .npz (default: dis_iter_N.npz beside --model)')
+    parser.add_argument('--config', help="the run's setup.ini (default: the settings in the"
+                        ' --model file, else the setup.ini beside it)')
     parser.add_argument('--root', help='clip folder (default: the config\'s [DATA] root_dir)')
     parser.add_argument('--index', help='held-out index file, relative to --root')
     parser.add_argument('--n', type=int, default=256, help='clips of each kind (at least 2)')
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--seed', type=int, default=0, help='seed of the generated latents')
-    parser.add_argument('--out', help='JSON file (default: evaluation.json beside --gen)')
+    parser.add_argument('--out', help='JSON file (default: evaluation.json beside --model)')
     parser.add_argument('--gpu', type=int, default=-1)
     parser.add_argument('--fvd', action='store_true',
                         help='also the Fréchet distance and precision/recall of clip features')
@@ -209,7 +203,7 @@ def parse_args(argv):
     if bool(args.fake_root) != bool(args.fake_index):
         raise UserError('--fake-root and --fake-index: expected both (the folder and its index)')
     if bool(args.gen) == bool(args.fake_root):
-        raise UserError('expected either --gen GENERATOR.npz or --fake-root DIR --fake-index FILE')
+        raise UserError('expected either --model GENERATOR.npz or --fake-root DIR --fake-index FILE')
     if args.gen:
         args.critic = args.critic or critic_beside(args.gen)
     args.out = args.out or os.path.join(os.path.dirname(args.gen or args.fake_root) or '.',
@@ -245,10 +239,10 @@ def write_json(path, result):
             out.write(text + '\n')
 
 
-def _config_path(args):
+def _config(args):
     if args.gen:
-        return config_path_for(args.gen, args.config)
-    return config_path_for('setup.ini', args.config)
+        return config_for(args.gen, args.config)
+    return load_config(args.config or 'setup.ini')
 
 
 def _judged(args, config, dataset_size):
@@ -256,7 +250,7 @@ def _judged(args, config, dataset_size):
     for the clips of --fake-root/--fake-index."""
     n = min(args.n, dataset_size)
     if args.gen:
-        gen = load_generator(args.gen, config)
+        gen = load_generator(args.gen, config.model)
         critic = load_critic(args.critic, config.model)
         device = device_for(args.gpu, '--gpu')
         gen.to_device(device)
@@ -274,7 +268,7 @@ def _judged(args, config, dataset_size):
 
 def _main(argv):
     args = parse_args(argv)
-    config = load_config(_config_path(args))
+    config = _config(args)
     require_memory(network_bytes(config.model, args.batch),  # before the networks are built
                    f'--batch {args.batch} of {describe_size(config.model)}')
     root, index = args.root or config.data.root_dir, args.index or config.data.index_dir

@@ -3,8 +3,9 @@
     python utils/generate.py [--model models/generator.npz] [--seeds 0-15] [--outdir generated]
         [--interpolate 3 7 --steps 8] [--mp4] [--batch 16]
 
-The architecture comes from --config, by default the setup.ini beside the
-model (every run folder has one, and so does models/). Writes seedNNNN.gif per
+The architecture comes from the settings the model file carries (every network
+file training writes has them), else from --config or the setup.ini beside an
+older model file (every run folder has one, and so does models/). Writes seedNNNN.gif per
 seed (each from its own RandomState(seed), so a seed always gives the same
 video), grid.gif of the first 64 of them, and with --interpolate walk_A_B.gif:
 the videos along the latent path from seed A to seed B, one after another.
@@ -27,12 +28,10 @@ import numpy as np  # noqa: E402
 import chainer  # noqa: E402
 
 from computations.sampling import generate_videos  # noqa: E402
-from nn.DCGAN import Generator  # noqa: E402
+from nn.network_files import config_for, load_generator  # noqa: E402
 from utils import cli  # noqa: E402
-from utils.config_parse import ConfigError, load_config  # noqa: E402
 from utils.devices import device_for  # noqa: E402
 from utils.errors import UserError  # noqa: E402
-from utils.npz_entries import read_entries  # noqa: E402
 from utils.memory import describe_size, network_bytes, require_memory, video_voxels  # noqa: E402
 from utils.safe_files import ensure_output_dir  # noqa: E402
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid  # noqa: E402
@@ -42,10 +41,6 @@ MAX_SEED = cli.MAX_SEED
 MAX_SEEDS = 10_000  # videos per run: ask for more in several runs
 MAX_STEPS = 1_000  # videos along one --interpolate walk (one gif holds them all)
 GRID_MAX = 64  # grid.gif tiles the first GRID_MAX videos
-
-
-class ModelError(UserError):
-    """A generator file that is missing or does not fit the configured network."""
 
 
 _NUMBER = re.compile(r'[0-9]{1,100}')  # ASCII digits, short enough for int()
@@ -81,7 +76,8 @@ def parse_seeds(spec):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description='Write gifs from a trained generator.')
     parser.add_argument('--model', default=DEFAULT_MODEL, help='generator .npz')
-    parser.add_argument('--config', help='setup.ini of the run (default: beside the model)')
+    parser.add_argument('--config', help="the run's setup.ini (default: the settings in the model file,"
+                        ' else the setup.ini beside it)')
     parser.add_argument('--seeds', default='0-15',
                         help=f'one video per seed: 0-15 or 1,5,9-12 (at most {MAX_SEEDS})')
     parser.add_argument('--n', type=int, help='shorthand: seeds --seed .. --seed + n - 1')
@@ -110,13 +106,6 @@ def parse_args(argv):
     return args
 
 
-def config_path_for(model_path, config_path):
-    path = config_path or os.path.join(os.path.dirname(model_path) or '.', 'setup.ini')
-    if not os.path.isfile(path):
-        raise ConfigError(f'{path}: config file not found; pass the run\'s setup.ini with --config')
-    return path
-
-
 def generation_bytes(model, batch, n_videos, walk_steps=0):
     """network_bytes plus the uint8 frames kept: a batch, the grid's videos (kept,
     tiled and handed to the gif writer) and the walk's."""
@@ -124,50 +113,6 @@ def generation_bytes(model, batch, n_videos, walk_steps=0):
     kept = batch + 3 * min(n_videos, GRID_MAX) + 3 * walk_steps
     return network_bytes(model, batch) + frames * kept
 
-
-# --- loading --------------------------------------------------------------------
-
-def check_shapes(link, path, stored=None, what='generator'):
-    """The entries of the .npz at path (read unless given), after checking that each of
-    link's parameters is there with its shape; ModelError naming the first that is not."""
-    stored = read_entries(path, allow_pickle=False) if stored is None else stored
-    for name, param in link.namedparams():
-        key = name.lstrip('/')
-        if key not in stored:
-            raise ModelError(f'{path}: no parameter {key!r}; is it a {what} file?')
-        shape = getattr(stored[key], 'shape', None)
-        if shape != param.shape:
-            raise ModelError(f'{path}: parameter {key!r} has shape {shape},'
-                             f' the configured network expects {param.shape}'
-                             ' (check ch, latent_dim, frame_size, n_frames, upsample)')
-    return stored
-
-
-def load_weights(link, path, what='generator'):
-    """Load link's parameters and statistics from the .npz at path, read once through
-    the checked reader; ModelError when the file does not fit the network."""
-    stored = check_shapes(link, path, what=what)
-    try:
-        chainer.serializers.NpzDeserializer(stored).load(link)
-    except KeyError as err:
-        raise ModelError(f'{path}: no entry {err.args[0]!r}; is it a {what} file?') from None
-    except (ValueError, TypeError) as err:
-        raise ModelError(f'{path}: does not fit the configured {what}'
-                         f' ({" ".join(str(err).split())})') from None
-    return link
-
-
-def load_generator(model_path, config):
-    """A Generator built from config.model with the weights in model_path."""
-    if not os.path.isfile(model_path):
-        raise ModelError(f'{model_path}: generator file not found; train one with'
-                         ' `python main_train.py` and pass --model RUN/gen_iter_N.npz')
-    m = config.model
-    gen = Generator(m.ch, m.latent_dim, m.n_frames, m.frame_size, upsample=m.upsample)
-    return load_weights(gen, model_path, 'generator')
-
-
-# --- generating -----------------------------------------------------------------
 
 def latents_for(gen, seeds):
     """One latent per seed, each from its own RandomState(seed): reproducible alone."""
@@ -207,12 +152,12 @@ def write_seed_videos(gen, seeds, args):
 
 def _main(argv):
     args = parse_args(argv)
-    config = load_config(config_path_for(args.model, args.config))
+    config = config_for(args.model, args.config)
     walk_steps = args.steps if args.interpolate else 0
     require_memory(generation_bytes(config.model, args.batch, len(args.seeds), walk_steps),
                    f'--batch {args.batch} videos of {describe_size(config.model)}'
                    + (f' and a walk of --steps {walk_steps}' if walk_steps else ''))
-    gen = load_generator(args.model, config)
+    gen = load_generator(args.model, config.model)
     gen.to_device(device_for(args.gpu, '--gpu'))
     ensure_output_dir(args.outdir, '--outdir')
     grid = write_seed_videos(gen, args.seeds, args)

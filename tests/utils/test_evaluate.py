@@ -25,7 +25,7 @@ def run_dir(tmp_path, shapes_dir):
 
 
 def test_writes_finite_scores_and_statistics_as_json(run_dir, capsys):
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '6', '--batch', '4']) == 0
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '6', '--batch', '4']) == 0
     result = json.loads((run_dir / 'evaluation.json').read_text())
     estimate = result['wasserstein_estimate']
     assert result['n'] == 6 and np.isfinite(estimate['mean'])
@@ -72,7 +72,7 @@ def test_mean_difference_interval():
 
 def test_missing_critic_is_a_clear_error(run_dir, capsys):
     (run_dir / 'dis_iter_5.npz').unlink()
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz')]) == 2
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz')]) == 2
     assert 'dis_iter_5.npz: critic file not found' in capsys.readouterr().err
 
 
@@ -90,13 +90,13 @@ def test_fvd_through_the_feature_function_seam(run_dir, tmp_path, monkeypatch, c
         'def features(videos):\n'
         '    return videos.reshape(len(videos), 3, -1).mean(axis=2)\n')
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '8', '--fvd',
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '8', '--fvd',
                  '--features', 'pixel_features:features']) == 0
     fvd = json.loads((run_dir / 'evaluation.json').read_text())['fvd']
     assert fvd['frechet_distance'] > 0 and 0 <= fvd['precision'] <= 1
     assert 'feature Fréchet distance' in capsys.readouterr().out
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--fvd', '--features', 'nope']) == 2
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--fvd',
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--fvd', '--features', 'nope']) == 2
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--fvd',
                  '--feature-net', str(tmp_path / 'missing.npz')]) == 2
     assert 'feature network not found' in capsys.readouterr().err
 
@@ -113,13 +113,13 @@ def _index_of(tmp_path, shapes_dir, n_clips):
 def test_a_one_clip_evaluation_is_refused_not_written_as_nan(run_dir, tmp_path, shapes_dir,
                                                              capsys):
     root = _index_of(tmp_path, shapes_dir, 1)
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--root', root]) == 2
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--root', root]) == 2
     err = capsys.readouterr().err
     assert '--n 256: 1 clip(s) of each kind can be had' in err
     assert 'lists 1); an evaluation needs at least 2 clips' in err
     assert err.count('\n') == 1 and not (run_dir / 'evaluation.json').exists()
     root = _index_of(tmp_path, shapes_dir, 2)
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--root', root, '--fvd',
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--root', root, '--fvd',
                  '--features', 'nope:f']) == 2
     assert 'with --fvd needs at least 4 clips' in capsys.readouterr().err
 
@@ -136,7 +136,7 @@ def test_json_is_strict_non_finite_numbers_become_null(tmp_path):
 @pytest.mark.parametrize('which', ['dis_iter_5.npz', 'feature_net.npz'])
 def test_a_damaged_critic_or_feature_net_is_one_line(run_dir, capsys, which):
     (run_dir / which).write_bytes(os.urandom(300))
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '4', '--fvd',
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '4', '--fvd',
                  '--feature-net', str(run_dir / 'feature_net.npz')]) == 2
     err = capsys.readouterr().err
     assert err == f'error: {run_dir / which}: not a readable .npz (not a zip archive:' \
@@ -145,7 +145,7 @@ def test_a_damaged_critic_or_feature_net_is_one_line(run_dir, capsys, which):
 
 def test_clips_that_cannot_fit_in_memory_are_refused(run_dir, monkeypatch, capsys):
     monkeypatch.setattr(memory, 'available_memory', lambda: 2 * 2 ** 20)
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--n', '12', '--batch', '2']) == 2
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '12', '--batch', '2']) == 2
     err = capsys.readouterr().err
     assert '--n 12 clips and --batch 2 of 16 frames of 16x16 px at ch 8' in err
     assert 'need about 4.4 MiB of memory; this machine has 2.0 MiB' in err
@@ -155,7 +155,7 @@ def test_clips_that_cannot_fit_in_memory_are_refused(run_dir, monkeypatch, capsy
 def test_an_out_path_under_a_file_is_refused_before_evaluating(run_dir, capsys):
     (run_dir / 'file').write_text('x')
     out = run_dir / 'file' / 'eval.json'
-    assert main(['--gen', str(run_dir / 'gen_iter_5.npz'), '--out', str(out)]) == 2
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--out', str(out)]) == 2
     assert f'--out {run_dir / "file"}: is a file; expected a folder' in capsys.readouterr().err
 
 

@@ -1,0 +1,102 @@
+"""Network weight files (.npz): written with the settings they were built with, read back
+with checks that name what does not fit.
+
+A file written by training (gen_iter_N.npz, gen_avg_iter_N.npz, dis_iter_N.npz) holds
+chainer's save_npz entries plus SETTINGS_ENTRY, the run's setup.ini text, so a generator
+file alone says how to build its network. Files written before that carry no settings;
+their run's setup.ini (beside them, or named) says it instead.
+"""
+import os
+
+import chainer
+import numpy as np
+
+from nn.DCGAN import build_critic, build_generator
+from utils.config_parse import ConfigError, config_from_text, load_config
+from utils.errors import UserError
+from utils.npz_entries import read_entries
+from utils.safe_files import atomic_path
+
+SETTINGS_ENTRY = 'videogan_setup_ini'
+
+
+class ModelError(UserError):
+    """A network file that is missing or does not fit the configured network."""
+
+
+def write_network(path, link, settings_text):
+    """link's parameters and persistent values as chainer's save_npz writes them, plus
+    settings_text (setup.ini text); the file at path is complete or not there at all."""
+    serializer = chainer.serializers.DictionarySerializer()
+    serializer.save(link)
+    entries = dict(serializer.target)
+    entries[SETTINGS_ENTRY] = np.array(settings_text)
+    with atomic_path(path) as partial:
+        with open(partial, 'wb') as out:
+            np.savez(out, **entries)
+
+
+def settings_text(path):
+    """The setup.ini text a network file carries, or None (older files)."""
+    entries = read_entries(path, allow_pickle=False)
+    return str(entries[SETTINGS_ENTRY]) if SETTINGS_ENTRY in entries else None
+
+
+def config_for(path, config_path=None):
+    """The Config a network file was trained with: config_path (a setup.ini) when given,
+    else the settings the file carries, else the setup.ini beside it (older files)."""
+    if config_path:
+        return load_config(config_path)
+    text = settings_text(path) if os.path.isfile(path) else None
+    if text is not None:
+        return config_from_text(text, f'{path} (its settings)')
+    beside = os.path.join(os.path.dirname(path) or '.', 'setup.ini')
+    if not os.path.isfile(beside):
+        raise ConfigError(f'{path}: carries no settings and there is no setup.ini beside it;'
+                          " pass the run's setup.ini with --config")
+    return load_config(beside)
+
+
+def check_shapes(link, path, stored=None, what='generator'):
+    """The entries of the .npz at path (read unless given), after checking that each of
+    link's parameters is there with its shape; ModelError naming the first that is not."""
+    stored = read_entries(path, allow_pickle=False) if stored is None else stored
+    for name, param in link.namedparams():
+        key = name.lstrip('/')
+        if key not in stored:
+            raise ModelError(f'{path}: no parameter {key!r}; is it a {what} file?')
+        shape = getattr(stored[key], 'shape', None)
+        if shape != param.shape:
+            raise ModelError(f'{path}: parameter {key!r} has shape {shape},'
+                             f' the configured network expects {param.shape}'
+                             ' (check ch, latent_dim, frame_size, n_frames, upsample)')
+    return stored
+
+
+def load_weights(link, path, what='generator'):
+    """Load link's parameters and statistics from the .npz at path, read once through
+    the checked reader; ModelError when the file does not fit the network."""
+    stored = check_shapes(link, path, what=what)
+    try:
+        chainer.serializers.NpzDeserializer(stored).load(link)
+    except KeyError as err:
+        raise ModelError(f'{path}: no entry {err.args[0]!r}; is it a {what} file?') from None
+    except (ValueError, TypeError) as err:
+        raise ModelError(f'{path}: does not fit the configured {what}'
+                         f' ({" ".join(str(err).split())})') from None
+    return link
+
+
+def load_generator(path, model):
+    """A Generator built from ModelConfig model with the weights in the file at path."""
+    if not os.path.isfile(path):
+        raise ModelError(f'{path}: generator file not found; train one with'
+                         ' `python main_train.py` and pass --model RUN/gen_iter_N.npz')
+    return load_weights(build_generator(model), path, 'generator')
+
+
+def load_critic(path, model):
+    """A Critic built from ModelConfig model with the weights in the file at path."""
+    if not os.path.isfile(path):
+        raise ModelError(f'{path}: critic file not found; pass --critic RUN/dis_iter_N.npz')
+    return load_weights(build_critic(model), path, 'critic')

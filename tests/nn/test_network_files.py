@@ -1,0 +1,57 @@
+"""nn/network_files.py: network files carry their settings and read back checked."""
+import chainer
+import numpy as np
+import pytest
+
+from nn.DCGAN import build_generator
+from nn.network_files import (SETTINGS_ENTRY, ModelError, config_for, load_generator,
+                              settings_text, write_network)
+from utils.config_parse import ConfigError, Config, format_config, load_config
+from tests.conftest import TINY, write_ini
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    return load_config(write_ini(tmp_path / 'tiny.ini', TINY))
+
+
+def test_a_written_generator_rebuilds_from_its_own_settings(tmp_path, tiny_config):
+    gen = build_generator(tiny_config.model)
+    (tmp_path / 'alone').mkdir()
+    path = str(tmp_path / 'alone' / 'gen_iter_3.npz')
+    write_network(path, gen, format_config(tiny_config))
+    config = config_for(path)  # no setup.ini anywhere near it
+    assert config.model == tiny_config.model
+    loaded = load_generator(path, config.model)
+    z = gen.make_hidden(2, np.random.RandomState(0))
+    with chainer.using_config('train', False):
+        np.testing.assert_array_equal(loaded(z).array, gen(z).array)
+
+
+def test_a_given_config_wins_over_the_files_settings(tmp_path, tiny_config):
+    path = str(tmp_path / 'gen.npz')
+    write_network(path, build_generator(tiny_config.model), format_config(Config()))
+    assert config_for(path, write_ini(tmp_path / 'run.ini', TINY)).model == tiny_config.model
+    assert config_for(path).model == Config().model
+
+
+def test_an_older_file_uses_the_setup_ini_beside_it_or_says_what_to_pass(tmp_path, tiny_config):
+    path = tmp_path / 'gen_iter_3.npz'
+    chainer.serializers.save_npz(str(path), build_generator(tiny_config.model))
+    assert settings_text(str(path)) is None
+    with pytest.raises(ConfigError, match=r"gen_iter_3.npz: carries no settings and there is no"
+                                          r" setup.ini beside it; pass the run's setup.ini"):
+        config_for(str(path))
+    write_ini(tmp_path / 'setup.ini', TINY)
+    assert config_for(str(path)).model == tiny_config.model
+
+
+def test_a_file_of_another_network_is_named(tmp_path, tiny_config):
+    path = str(tmp_path / 'gen.npz')
+    write_network(path, build_generator(tiny_config.model), format_config(tiny_config))
+    wider = config_for(path, write_ini(tmp_path / 'wide.ini', {
+        **TINY, 'MODEL': {**TINY['MODEL'], 'ch': 16}}))
+    with pytest.raises(ModelError, match=r"gen.npz: parameter '[a-z0-9/]+' has shape .*"
+                                         r" the configured network expects"):
+        load_generator(path, wider.model)
+    assert SETTINGS_ENTRY in np.load(path).files
