@@ -13,10 +13,12 @@ SETUP := $(if $(filter 1,$(FAST)),setup-fast,setup)
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The project itself goes in editable (pyproject.toml), so every script imports the library.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip "setuptools<70" wheel
 	$(PIP) install --no-build-isolation -r requirements-dev.txt
+	PYTHONWARNINGS=ignore $(PIP) install --no-build-isolation --no-deps -e .
 	touch $@
 
 setup-fast: $(VENV)/.installed-fast

@@ -8,24 +8,24 @@ import sys
 from functools import partial
 
 from utils import chainer_compat  # noqa: F401  (before chainer: new-stack fixes)
-import chainer  # noqa: E402
+import chainer
 import numpy as np
 
-from computations.distributed import batch_normalization, create_world, shard  # noqa: E402
-from computations.run_control import check_run_folder, resume  # noqa: E402
-from computations.quality import final_quality  # noqa: E402
-from computations.trainer import build_trainer, shown_generator  # noqa: E402
-from datastream.framereader import FrameReader, make_iterator  # noqa: E402
-from datastream.moving_shapes import ensure_dataset  # noqa: E402
-from metrics.quality import COMPONENTS  # noqa: E402
-from nn import torch_kernels  # noqa: E402
-from nn.DCGAN import build_networks  # noqa: E402
-from utils.cli import run  # noqa: E402
-from utils.config_parse import load_config, write_config  # noqa: E402
-from utils.devices import device_for  # noqa: E402
-from utils.memory import describe_size, require_memory, training_bytes  # noqa: E402
-from utils.report_stream import open_report_stream  # noqa: E402
-from utils.safe_files import ensure_output_dir  # noqa: E402
+from computations.distributed import batch_normalization, create_world, shard
+from computations.run_control import check_run_folder, resume
+from computations.quality import final_quality
+from computations.trainer import build_trainer, shown_generator
+from datastream.framereader import FrameReader, make_iterator
+from datastream.moving_shapes import ensure_dataset
+from metrics.quality import COMPONENTS
+from nn import torch_kernels
+from nn.DCGAN import build_networks
+from utils.cli import run
+from utils.config_parse import load_config, write_config
+from utils.devices import device_for
+from utils.memory import describe_size, require_memory, training_bytes
+from utils.report_stream import open_report_stream
+from utils.safe_files import ensure_output_dir
 
 
 def parse_args(argv):

@@ -20,24 +20,21 @@ PyTorch-kernel path): a check of this script itself on a machine without a GPU.
 """
 import argparse
 import copy
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401
+import chainer
+import numpy as np
 
-from utils import chainer_compat  # noqa: E402,F401
-import chainer  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bench.train_step import ChainerStep  # noqa: E402
-from computations.updater import WGANGPUpdater  # noqa: E402
-from computations.trainer import make_optimizer  # noqa: E402
-from datastream.framereader import clip_converter  # noqa: E402
-from nn import torch_kernels  # noqa: E402
-from nn.DCGAN import Critic, Generator  # noqa: E402
-from utils.config_parse import AdamConfig  # noqa: E402
-from utils.devices import DeviceError, device_for  # noqa: E402
+from bench.train_step import ChainerStep
+from computations.updater import WGANGPUpdater
+from computations.trainer import make_optimizer
+from datastream.framereader import clip_converter
+from nn import torch_kernels
+from nn.DCGAN import Critic, Generator
+from utils.config_parse import AdamConfig
+from utils.devices import DeviceError, device_for
 
 TOLERANCE = 1e-3
 GROUPS = ('critic_loss', 'penalty', 'gen_loss', 'critic grads', 'gen grads', 'inference')

@@ -8,18 +8,14 @@ updater consumes (batch x critic_iter per iteration) at the CPU configs of
 bench/train_step.py.
 """
 import argparse
-import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from bench.train_step import CONFIGS, ChainerStep  # noqa: E402
-from datastream.framereader import FrameReader, clip_converter, make_iterator  # noqa: E402
-from datastream.moving_shapes import build_dataset  # noqa: E402
+from bench.train_step import CONFIGS, ChainerStep
+from datastream.framereader import FrameReader, clip_converter, make_iterator
+from datastream.moving_shapes import build_dataset
 
 
 def loader_rate(root, workers, batch, batches, cache=False, n_frames=32, frame_size=64):

@@ -13,15 +13,13 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401
+import numpy as np
 
-from utils import chainer_compat  # noqa: E402,F401
-import numpy as np  # noqa: E402
-
-from computations.sampling import generate_videos  # noqa: E402
-from metrics import feature_net, ladder  # noqa: E402
-from metrics.quality import COMPONENTS, QualityReference  # noqa: E402
-from nn.network_files import config_for, load_generator  # noqa: E402
+from computations.sampling import generate_videos
+from metrics import feature_net, ladder
+from metrics.quality import COMPONENTS, QualityReference
+from nn.network_files import config_for, load_generator
 
 
 def generated(model_path, n, seed):

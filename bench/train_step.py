@@ -11,24 +11,21 @@ the ratio to torch, peak memory per variant (measured in a child process) and th
 FLOP floor of the deconv generator at the machine's measured GEMM rate.
 """
 import argparse
-import os
 import resource
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401  (before chainer)
 
-from utils import chainer_compat  # noqa: E402,F401  (before chainer)
+import numpy as np
+import chainer
 
-import numpy as np  # noqa: E402
-import chainer  # noqa: E402
-
-from computations.trainer import make_optimizer  # noqa: E402
-from computations.updater import WGANGPUpdater  # noqa: E402
-from datastream.framereader import clip_converter, make_iterator  # noqa: E402
-from nn.DCGAN import Critic, Generator  # noqa: E402
-from utils.config_parse import AdamConfig  # noqa: E402
+from computations.trainer import make_optimizer
+from computations.updater import WGANGPUpdater
+from datastream.framereader import clip_converter, make_iterator
+from nn.DCGAN import Critic, Generator
+from utils.config_parse import AdamConfig
 
 CONFIGS = {'small': dict(ch=64, frame_size=32, n_frames=16, batch=8),
            'large': dict(ch=128, frame_size=64, n_frames=32, batch=4)}

@@ -23,15 +23,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from datastream.backends import (DEFAULT_FRAME_SIZE, NETWORK_TIMEOUT,  # noqa: E402
+from datastream.backends import (DEFAULT_FRAME_SIZE, NETWORK_TIMEOUT,
                                  Transient, Unavailable, get_backend)
-from datastream.video_cut import VideoError, cut_clips, open_video  # noqa: E402
-from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,  # noqa: E402
+from datastream.video_cut import VideoError, cut_clips, open_video
+from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,
                                    clips_from_rows, fetch_csv, read_rows, utf8_lines)
-from utils.cli import run  # noqa: E402
-from utils.safe_files import ensure_output_dir  # noqa: E402
+from utils.cli import run
+from utils.safe_files import ensure_output_dir
 
 RETRIED_REASONS = {'network', 'unreadable-download'}
 

@@ -20,17 +20,15 @@ import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from datastream.framereader import VIDEO_EXTS  # noqa: E402
-from datastream.moving_shapes import write_stacked_jpeg  # noqa: E402
-from datastream.video_cut import VideoError, frames_with_times  # noqa: E402
-from utils.cli import run  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.safe_files import ensure_output_dir, remove_owned, write_text  # noqa: E402
+from datastream.framereader import VIDEO_EXTS
+from datastream.moving_shapes import write_stacked_jpeg
+from datastream.video_cut import VideoError, frames_with_times
+from utils.cli import run
+from utils.errors import UserError
+from utils.safe_files import ensure_output_dir, remove_owned, write_text
 
 DONE = '.done'  # written last: the folder's clips are complete
 SOURCE = '.videogan-source'  # written first: the video the folder's clips come from

@@ -13,18 +13,16 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401
+import chainer
+import chainer.functions as F
+import numpy as np
 
-from utils import chainer_compat  # noqa: E402,F401
-import chainer  # noqa: E402
-import chainer.functions as F  # noqa: E402
-import numpy as np  # noqa: E402
-
-from datastream.moving_shapes import render_clip  # noqa: E402
-from metrics.feature_net import INPUT, FeatureNet, targets  # noqa: E402
-from utils.cli import run  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.safe_files import atomic_path, ensure_output_file, write_text  # noqa: E402
+from datastream.moving_shapes import render_clip
+from metrics.feature_net import INPUT, FeatureNet, targets
+from utils.cli import run
+from utils.errors import UserError
+from utils.safe_files import atomic_path, ensure_output_file, write_text
 
 
 def make_clips(seed, start, count):

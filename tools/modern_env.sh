@@ -19,4 +19,5 @@ VENV=${MODERN_VENV:-.venv/modern}
 "$VENV/bin/python" -m pip install --quiet --no-build-isolation chainer==7.8.1
 "$VENV/bin/python" -m pip install --quiet --upgrade setuptools "numpy>=2" opencv-python-headless \
     pillow imageio matplotlib pytest pytubefix
+PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --quiet --no-build-isolation --no-deps -e .
 touch "$VENV/.installed"

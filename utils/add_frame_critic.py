@@ -15,19 +15,17 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401  (before any chainer import)
 
-from utils import chainer_compat  # noqa: E402,F401  (before any chainer import)
+import chainer
+import numpy as np
 
-import chainer  # noqa: E402
-import numpy as np  # noqa: E402
-
-from nn.DCGAN import FrameCritic  # noqa: E402
-from utils import cli  # noqa: E402
-from utils.config_parse import load_config  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.npz_entries import read_entries, write_entries  # noqa: E402
-from utils.safe_files import ensure_output_file  # noqa: E402
+from nn.DCGAN import FrameCritic
+from utils import cli
+from utils.config_parse import load_config
+from utils.errors import UserError
+from utils.npz_entries import read_entries, write_entries
+from utils.safe_files import ensure_output_file
 
 CRITIC = 'updater/model:critic/'
 CRITIC_OPTIMIZER = 'updater/optimizer:critic/'

@@ -15,17 +15,15 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401
+import numpy as np
 
-from utils import chainer_compat  # noqa: E402,F401
-import numpy as np  # noqa: E402
-
-from nn.DCGAN import base_shape  # noqa: E402
-from utils import cli  # noqa: E402
-from utils.config_parse import Config, ModelConfig, write_config  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.npz_entries import read_entries  # noqa: E402
-from utils.safe_files import atomic_path, ensure_output_dir  # noqa: E402
+from nn.DCGAN import base_shape
+from utils import cli
+from utils.config_parse import Config, ModelConfig, write_config
+from utils.errors import UserError
+from utils.npz_entries import read_entries
+from utils.safe_files import atomic_path, ensure_output_dir
 
 WHT_TO_THW = (0, 1, 4, 3, 2)  # (in, out, kW, kH, kT) -> (in, out, kT, kH, kW)
 BN_KEYS = ('gamma', 'beta', 'avg_mean', 'avg_var')

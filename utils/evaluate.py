@@ -28,24 +28,22 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401
+import chainer
+import numpy as np
 
-from utils import chainer_compat  # noqa: E402,F401
-import chainer  # noqa: E402
-import numpy as np  # noqa: E402
-
-from datastream.framereader import FrameReader, clip_converter  # noqa: E402
-from metrics import feature_net  # noqa: E402
-from metrics.frechet import frechet_distance, load_feature_function, precision_recall  # noqa: E402
-from metrics.quality import COMPONENTS, QualityReference  # noqa: E402
-from nn.network_files import (  # noqa: E402
+from datastream.framereader import FrameReader, clip_converter
+from metrics import feature_net
+from metrics.frechet import frechet_distance, load_feature_function, precision_recall
+from metrics.quality import COMPONENTS, QualityReference
+from nn.network_files import (
     ModelError, config_for, load_critic, load_generator, load_weights)
-from utils import cli  # noqa: E402
-from utils.config_parse import load_config  # noqa: E402
-from utils.devices import device_for  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.memory import describe_size, network_bytes, require_memory, video_voxels  # noqa: E402
-from utils.safe_files import atomic_path, ensure_output_file  # noqa: E402
+from utils import cli
+from utils.config_parse import load_config
+from utils.devices import device_for
+from utils.errors import UserError
+from utils.memory import describe_size, network_bytes, require_memory, video_voxels
+from utils.safe_files import atomic_path, ensure_output_file
 
 MIN_CLIPS = 2  # of each kind: the interval needs a variance
 FVD_MIN_CLIPS = 4  # precision/recall's k-th nearest neighbour, k = 3
@@ -203,7 +201,8 @@ def parse_args(argv):
     if bool(args.fake_root) != bool(args.fake_index):
         raise UserError('--fake-root and --fake-index: expected both (the folder and its index)')
     if bool(args.gen) == bool(args.fake_root):
-        raise UserError('expected either --model GENERATOR.npz or --fake-root DIR --fake-index FILE')
+        raise UserError('expected either --model GENERATOR.npz or --fake-root DIR'
+                        ' --fake-index FILE')
     if args.gen:
         args.critic = args.critic or critic_beside(args.gen)
     args.out = args.out or os.path.join(os.path.dirname(args.gen or args.fake_root) or '.',

@@ -20,21 +20,18 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401  (before chainer)
 
-from utils import chainer_compat  # noqa: E402,F401  (before chainer)
+import numpy as np
 
-import numpy as np  # noqa: E402
-import chainer  # noqa: E402
-
-from computations.sampling import generate_videos  # noqa: E402
-from nn.network_files import config_for, load_generator  # noqa: E402
-from utils import cli  # noqa: E402
-from utils.devices import device_for  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.memory import describe_size, network_bytes, require_memory, video_voxels  # noqa: E402
-from utils.safe_files import ensure_output_dir  # noqa: E402
-from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid  # noqa: E402
+from computations.sampling import generate_videos
+from nn.network_files import config_for, load_generator
+from utils import cli
+from utils.devices import device_for
+from utils.errors import UserError
+from utils.memory import describe_size, network_bytes, require_memory, video_voxels
+from utils.safe_files import ensure_output_dir
+from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
 DEFAULT_MODEL = os.path.join('models', 'generator.npz')
 MAX_SEED = cli.MAX_SEED
@@ -76,8 +73,8 @@ def parse_seeds(spec):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description='Write gifs from a trained generator.')
     parser.add_argument('--model', default=DEFAULT_MODEL, help='generator .npz')
-    parser.add_argument('--config', help="the run's setup.ini (default: the settings in the model file,"
-                        ' else the setup.ini beside it)')
+    parser.add_argument('--config', help="the run's setup.ini (default: the settings in"
+                        ' the model file, else the setup.ini beside it)')
     parser.add_argument('--seeds', default='0-15',
                         help=f'one video per seed: 0-15 or 1,5,9-12 (at most {MAX_SEEDS})')
     parser.add_argument('--n', type=int, help='shorthand: seeds --seed .. --seed + n - 1')

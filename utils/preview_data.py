@@ -13,18 +13,16 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import chainer_compat  # noqa: F401
+import numpy as np
 
-from utils import chainer_compat  # noqa: E402,F401
-import numpy as np  # noqa: E402
-
-from datastream.framereader import DataError, FrameReader  # noqa: E402
-from utils import cli  # noqa: E402
-from utils.config_parse import load_config  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.memory import require_memory, video_voxels  # noqa: E402
-from utils.safe_files import ensure_output_file  # noqa: E402
-from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid  # noqa: E402
+from datastream.framereader import DataError, FrameReader
+from utils import cli
+from utils.config_parse import load_config
+from utils.errors import UserError
+from utils.memory import require_memory, video_voxels
+from utils.safe_files import ensure_output_file
+from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
 EXTENSIONS = ('.gif', '.mp4')
 MAX_CLIPS = 256

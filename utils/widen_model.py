@@ -22,14 +22,12 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from utils import cli  # noqa: E402
-from utils.errors import UserError  # noqa: E402
-from utils.npz_entries import read_entries, write_entries  # noqa: E402
-from utils.safe_files import ensure_output_file  # noqa: E402
+from utils import cli
+from utils.errors import UserError
+from utils.npz_entries import read_entries, write_entries
+from utils.safe_files import ensure_output_file
 
 SNAPSHOT_MODEL = 'updater/model:{}/'
 SNAPSHOT_OPTIMIZER = 'updater/optimizer:{}/'

@@ -8,7 +8,8 @@ from nn.DCGAN import Critic, FrameCritic, Generator, ResizeConv3D, base_shape
 
 
 def upsample_nearest(x):
-    """The literal doubling ResizeConv3D stands for: (N, C, T, H, W) -> (N, C, 2T, 2H, 2W), each value repeated in a 2x2x2 block."""
+    """The literal doubling ResizeConv3D stands for: (N, C, T, H, W) -> (N, C, 2T, 2H, 2W),
+    each value repeated in a 2x2x2 block."""
     n, c, t, h, w = x.shape
     blocks = F.broadcast_to(F.reshape(x, (n, c, t, 1, h, 1, w, 1)), (n, c, t, 2, h, 2, w, 2))
     return F.reshape(blocks, (n, c, 2 * t, 2 * h, 2 * w))

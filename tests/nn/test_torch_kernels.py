@@ -53,7 +53,8 @@ def test_leaky_relu_matches_chainer_forward_backward_double():
     rng = np.random.RandomState(3)
     x = rng.uniform(-1, 1, (3, 4, 5))
     x[np.abs(x) < 0.05] = 0.5  # keep finite differences away from the kink
-    np.testing.assert_array_equal(torch_kernels.leaky_relu(x, 0.2).array, F.leaky_relu(x, 0.2).array)
+    np.testing.assert_array_equal(torch_kernels.leaky_relu(x, 0.2).array,
+                                  F.leaky_relu(x, 0.2).array)
     gy, ggx = _rand(rng, *x.shape), _rand(rng, *x.shape)
 
     def leaky(x):
