@@ -23,7 +23,8 @@ from nn.DCGAN import build_networks
 from utils.cli import run
 from utils.config_parse import load_config, write_config
 from utils.devices import device_for
-from utils.memory import describe_size, require_memory, training_bytes
+from nn.sizes import describe_size, training_bytes
+from utils.memory import require_memory
 from utils.report_stream import open_report_stream
 from utils.safe_files import ensure_output_dir
 
@@ -51,10 +52,9 @@ def conv_backend(model):
 def print_header(config, config_path, n_clips, device, world):
     m, a = config.model, config.adam
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
-    frames = f', frame critic every {m.frame_critic_every}' if m.frame_critic_every else ''
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
     print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}, batch {m.batch_size},'
-          f' latent {m.latent_dim}, upsample {m.upsample}{frames}, {length},'
+          f' latent {m.latent_dim}, upsample {m.upsample}, {length},'
           f' device {device}, seed {m.seed}')
     if world.comm is not None:
         print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'

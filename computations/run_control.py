@@ -97,8 +97,8 @@ class RunFolderInUse(UserError):
     """A run folder that holds another run, which this run would mix with."""
 
 
-MISMATCH_HINT = ('resume with the setup.ini the run was made with (utils/widen_model.py and'
-                 " utils/add_frame_critic.py change a snapshot's ch and frame critic)")
+MISMATCH_HINT = ('resume with the setup.ini the run was made with (tools/widen_model.py'
+                 " changes a snapshot's ch)")
 RUN_FILE = re.compile(r'(snapshot_iter_\d+|\w+_iter_\d+\.npz)')
 
 

@@ -11,7 +11,6 @@ import chainer.links as L
 
 from nn import torch_kernels
 from utils.config_parse import UPSAMPLING
-from utils.random_state import serialize_random_state
 
 
 class Conv3D(L.ConvolutionND):
@@ -89,12 +88,6 @@ def _down(in_ch, out_ch, init):
     return Conv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
 
 
-def _down_frames(in_ch, out_ch, init):
-    """2D convolution of each frame that halves H and W (a 1x4x4 3D kernel)."""
-    return Conv3D(3, in_ch, out_ch, ksize=(1, 4, 4), stride=(1, 2, 2), pad=(0, 1, 1),
-                  initialW=init)
-
-
 class SampleNorm(chainer.Link):
     """Layer normalisation of each sample over (C, T, H, W), then a learned
     per-channel scale and shift. Built from differentiable functions so the
@@ -158,16 +151,12 @@ class Generator(chainer.Chain):
 
 class Critic(chainer.Chain):
     """Video (N, 3, T, H, W) -> score (N, 1). No BatchNorm: the gradient
-    penalty is per sample, so each sample is layer-normalised on its own.
-    With frame_every = k > 0 the score adds a FrameCritic of every k-th frame,
-    whose frame draws are seeded by seed."""
+    penalty is per sample, so each sample is layer-normalised on its own."""
 
-    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0, frame_every=0,
-                 seed=0):
+    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0):
         super().__init__()
         base = base_shape(n_frames, frame_size)
         init = chainer.initializers.HeNormal(weight_scale)
-        self.frame_every = frame_every
         with self.init_scope():
             self.c1 = _down(3, ch // 8, init)
             self.c2 = _down(ch // 8, ch // 4, init)
@@ -178,67 +167,18 @@ class Critic(chainer.Chain):
             self.ln4 = SampleNorm(ch)
             self.c5 = Conv3D(3, ch, 1, ksize=3, stride=1, pad=1, initialW=init)
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
-            if frame_every:
-                self.frames = FrameCritic(ch, frame_size, frame_every, init, seed)
 
     def forward(self, x):
         h = torch_kernels.leaky_relu(self.c1(x))
         h = torch_kernels.leaky_relu(self.ln2(self.c2(h)))
         h = torch_kernels.leaky_relu(self.ln3(self.c3(h)))
         h = torch_kernels.leaky_relu(self.ln4(self.c4(h)))
-        score = self.l6(self.c5(h))
-        return score + self.frames(x) if self.frame_every else score
-
-
-class FrameCritic(chainer.Chain):
-    """A 2D critic of single frames (as in DVD-GAN's spatial and MoCoGAN's image
-    discriminators): video (N, 3, T, H, W) -> the mean score of every `every`-th
-    frame, (N, 1). Each frame is scored and layer-normalised on its own. In
-    training the first picked frame is drawn anew for every call (from its own
-    RandomState, kept in snapshots), so no frame goes unjudged; in inference it
-    is frame 0."""
-
-    def __init__(self, ch, frame_size, every, init, seed=0):
-        super().__init__()
-        self.every = every
-        self.rng = np.random.RandomState([seed, 1])
-        with self.init_scope():
-            self.f1 = _down_frames(3, ch // 8, init)
-            self.f2 = _down_frames(ch // 8, ch // 4, init)
-            self.fn2 = SampleNorm(ch // 4)
-            self.f3 = _down_frames(ch // 4, ch // 2, init)
-            self.fn3 = SampleNorm(ch // 2)
-            self.f4 = _down_frames(ch // 2, ch, init)
-            self.fn4 = SampleNorm(ch)
-            self.f5 = Conv3D(3, ch, 1, ksize=(1, 3, 3), stride=1, pad=(0, 1, 1), initialW=init)
-            self.f6 = L.Linear((frame_size // 16) ** 2, 1, initialW=init)
-
-    def picked_frames(self, x):
-        """(N, T', C, H, W): every `every`-th frame of x from the first picked one."""
-        first = self.rng.randint(self.every) if chainer.config.train else 0
-        return F.transpose(x[:, :, first::self.every], (0, 2, 1, 3, 4))
-
-    def forward(self, x):
-        n, c, _, height, width = x.shape
-        frames = self.picked_frames(x)
-        n_picked = frames.shape[1]
-        h = F.reshape(frames, (n * n_picked, c, 1, height, width))
-        h = torch_kernels.leaky_relu(self.f1(h))
-        h = torch_kernels.leaky_relu(self.fn2(self.f2(h)))
-        h = torch_kernels.leaky_relu(self.fn3(self.f3(h)))
-        h = torch_kernels.leaky_relu(self.fn4(self.f4(h)))
-        scores = self.f6(self.f5(h))
-        return F.mean(F.reshape(scores, (n, n_picked)), axis=1, keepdims=True)
-
-    def serialize(self, serializer):
-        super().serialize(serializer)
-        serialize_random_state(serializer, self.rng)
+        return self.l6(self.c5(h))
 
 
 def build_critic(model):
     """The Critic for a ModelConfig."""
-    return Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale,
-                  model.frame_critic_every, model.seed)
+    return Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale)
 
 
 def build_generator(model, batch_norm=L.BatchNormalization):

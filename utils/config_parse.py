@@ -88,8 +88,6 @@ class ModelConfig:
                          ' sees the GPU')
     upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
                         " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
-    frame_critic_every: int = opt(0, at_least(0), 'also score every k-th frame with a 2D'
-                                  ' frame critic (0 = off: the seed\'s video critic only)')
 
 
 @dataclass(frozen=True)
@@ -182,6 +180,28 @@ def _nearest(name, choices):
     return f" (did you mean '{match[0]}'?)" if match else ''
 
 
+# Keys that older setup.ini files (run folders, models/) hold: (section, key) -> (the value
+# that means what the program now always does, why the key went).
+RETIRED = {('MODEL', 'frame_critic_every'): (0, 'the 2D frame critic was removed: no gain at'
+                                             ' equal time was measured (docs/history.md)')}
+
+
+RETIRED_KEY = object()  # what _convert returns for a retired key: nothing to set
+
+
+def _retired(where, section, key, text):
+    """RETIRED_KEY for a retired key holding the value the program now always uses; else
+    ConfigError saying why the key went."""
+    value, reason = RETIRED[(section, key)]
+    try:
+        same = _parse_value(type(value), text) == value
+    except ValueError:
+        same = False
+    if not same:
+        raise ConfigError(f'{where}: {reason}; set it to {value} or delete the line')
+    return RETIRED_KEY
+
+
 def _section_fields(section):
     cls = type(getattr(Config(), SECTIONS[section]))
     return {f.name: f for f in dataclasses.fields(cls)}
@@ -194,6 +214,8 @@ def _convert(source, section, key, text):
         raise ConfigError(f'{source}: unknown section [{section}]{_nearest(section, SECTIONS)};'
                           f' expected one of {", ".join(SECTIONS)}')
     fields = _section_fields(section)
+    if (section, key) in RETIRED:
+        return _retired(where, section, key, text)
     if key not in fields:
         raise ConfigError(f'{source} [{section}]: unknown key {key!r}{_nearest(key, fields)}')
     spec = fields[key]
@@ -246,10 +268,6 @@ def _check_whole(config, source):
     if config.model.iterations == 0 and config.model.epochs == 0:
         raise ConfigError(f'{source} [MODEL] iterations = 0 and epochs = 0:'
                           ' expected a training length (iterations or epochs > 0)')
-    model = config.model
-    if model.frame_critic_every > model.n_frames:
-        raise ConfigError(f'{source} [MODEL] frame_critic_every = {model.frame_critic_every}:'
-                          f' expected at most n_frames ({model.n_frames}), or 0 for none')
     saving = config.saving
     if saving.quality_interval and not os.path.isfile(saving.feature_net):
         raise ConfigError(f'{source} [SAVING] feature_net = {saving.feature_net!r}: file not'
@@ -281,11 +299,13 @@ def _config_from(parser, path, overrides, check_whole=True):
     for section in parser.sections():
         for key, text in parser.items(section):
             value = _convert(path, section, key, text)
-            values[SECTIONS[section]][key] = value
+            if value is not RETIRED_KEY:
+                values[SECTIONS[section]][key] = value
     for item in overrides:
         section, key, text = _split_override(item)
         value = _convert('--set', section, key, text)
-        values[SECTIONS[section]][key] = value
+        if value is not RETIRED_KEY:
+            values[SECTIONS[section]][key] = value
     sections = {name: type(getattr(Config(), name))(**values[name]) for name in SECTIONS.values()}
     config = Config(**sections)
     if check_whole:

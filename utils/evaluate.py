@@ -42,7 +42,8 @@ from utils import cli
 from utils.config_parse import load_config
 from utils.devices import device_for
 from utils.errors import UserError
-from utils.memory import describe_size, network_bytes, require_memory, video_voxels
+from nn.sizes import describe_size, network_bytes, video_voxels
+from utils.memory import require_memory
 from utils.safe_files import atomic_path, ensure_output_file
 
 MIN_CLIPS = 2  # of each kind: the interval needs a variance

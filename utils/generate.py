@@ -29,7 +29,8 @@ from nn.network_files import config_for, load_generator
 from utils import cli
 from utils.devices import device_for
 from utils.errors import UserError
-from utils.memory import describe_size, network_bytes, require_memory, video_voxels
+from nn.sizes import describe_size, network_bytes, video_voxels
+from utils.memory import require_memory
 from utils.safe_files import ensure_output_dir
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 

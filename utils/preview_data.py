@@ -20,7 +20,8 @@ from datastream.framereader import DataError, FrameReader
 from utils import cli
 from utils.config_parse import load_config
 from utils.errors import UserError
-from utils.memory import require_memory, video_voxels
+from nn.sizes import video_voxels
+from utils.memory import require_memory
 from utils.safe_files import ensure_output_file
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 

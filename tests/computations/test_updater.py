@@ -60,14 +60,12 @@ def test_fixed_seed_repeats_exactly(shapes_dir, tmp_path):
     assert len(runs[0]) == 3 and runs[0] == runs[1]
 
 
-@pytest.mark.parametrize('workers,frame_every', [(0, 0), (1, 0), (0, 4)])
-def test_resume_continues_the_same_run(shapes_dir, tmp_path, workers, frame_every):
-    """12 clips, batch 2, 2 critic steps: 5 iterations cross an epoch boundary; with
-    a frame critic, its frame draws continue too."""
+@pytest.mark.parametrize('workers', [0, 1])
+def test_resume_continues_the_same_run(shapes_dir, tmp_path, workers):
+    """12 clips, batch 2, 2 critic steps: 5 iterations cross an epoch boundary."""
     def trainer_for(out_dir, iterations):
         return make_trainer(shapes_dir, out_dir, tmp_path, **{
-            'MODEL.iterations': iterations, 'DATA.workers': workers,
-            'MODEL.frame_critic_every': frame_every})[0]
+            'MODEL.iterations': iterations, 'DATA.workers': workers})[0]
     whole = str(tmp_path / 'whole')
     trainer_for(whole, 5).run()
     parts = str(tmp_path / 'parts')

@@ -4,7 +4,7 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from nn.DCGAN import Critic, FrameCritic, Generator, ResizeConv3D, base_shape
+from nn.DCGAN import Critic, Generator, ResizeConv3D, base_shape
 
 
 def upsample_nearest(x):
@@ -129,74 +129,5 @@ def test_double_backprop_reaches_every_critic_weight():
         # Shifts at or after the last LeakyReLU only move its kink: the input
         # gradient does not depend on them smoothly, so no gradient reaches them.
         if name in ('/ln4/beta', '/c5/b', '/l6/b'):
-            continue
-        assert param.grad is not None and np.abs(param.grad).max() > 0, name
-
-
-def _frame_critic(every):
-    return FrameCritic(8, 16, every, chainer.initializers.HeNormal())
-
-
-def test_frame_critic_scores_each_picked_frame_on_its_own():
-    """A clip's score is the mean of its every-2nd frames' scores, each frame scored alone."""
-    critic = _frame_critic(every=2)
-    x = np.random.RandomState(4).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
-    with chainer.using_config('train', False):
-        singles = [critic(x[:, :, t:t + 1]).array for t in range(0, 16, 2)]
-        together = critic(x).array
-    np.testing.assert_allclose(together, np.mean(singles, axis=0), rtol=1e-5, atol=1e-6)
-
-
-def test_frame_critic_in_inference_ignores_frames_it_does_not_pick():
-    critic = _frame_critic(every=4)
-    x = np.random.RandomState(5).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
-    changed = x.copy()
-    changed[:, :, 1::4] = 0
-    with chainer.using_config('train', False):
-        np.testing.assert_array_equal(critic(changed).array, critic(x).array)
-        changed[:, :, 0] = 0
-        assert not np.allclose(critic(changed).array, critic(x).array)
-
-
-def _first_picked(critic, calls):
-    """The index of the first frame each training call picks (frame t holds the value t)."""
-    x = np.broadcast_to(np.arange(16, dtype=np.float32)[None, None, :, None, None],
-                        (1, 3, 16, 16, 16))
-    return [int(critic.picked_frames(x).array[0, 0, 0, 0, 0]) for _ in range(calls)]
-
-
-def test_frame_critic_in_training_draws_the_first_frame_reproducibly():
-    """Every frame gets judged (else a generator could let the unpicked ones flicker),
-    the same seed draws the same frames, and a saved critic continues its draws."""
-    critic = _frame_critic(every=4)
-    drawn = _first_picked(critic, 40)
-    assert set(drawn) == {0, 1, 2, 3}
-    assert _first_picked(_frame_critic(every=4), 40) == drawn
-    saved = chainer.serializers.DictionarySerializer()
-    saved.save(critic)
-    restored = _frame_critic(every=4)
-    chainer.serializers.NpzDeserializer(saved.target).load(restored)
-    assert _first_picked(restored, 20) == _first_picked(critic, 20)
-
-
-def test_critic_with_frames_adds_the_frame_score_to_the_video_score():
-    video_only = Critic(ch=8, n_frames=16, frame_size=16)
-    both = Critic(ch=8, n_frames=16, frame_size=16, frame_every=2)
-    for name, param in video_only.namedparams():
-        dict(both.namedparams())[name].array[...] = param.array
-    x = np.random.RandomState(6).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
-    with chainer.using_config('train', False):
-        expected = video_only(x).array + both.frames(x).array
-        np.testing.assert_allclose(both(x).array, expected, rtol=1e-5, atol=1e-6)
-
-
-def test_double_backprop_reaches_the_frame_critic_weights():
-    critic = Critic(ch=8, n_frames=16, frame_size=16, frame_every=2)
-    x = np.random.RandomState(7).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
-    norm, _ = _grad_norm(critic, x)
-    critic.cleargrads()
-    F.mean((norm - 1) ** 2).backward()
-    for name, param in critic.frames.namedparams():
-        if name in ('/fn4/beta', '/f5/b', '/f6/b'):  # after the last kink, as above
             continue
         assert param.grad is not None and np.abs(param.grad).max() > 0, name

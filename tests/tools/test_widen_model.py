@@ -6,7 +6,7 @@ import pytest
 
 from nn.DCGAN import Critic, Generator
 from tests.test_main_train import run
-from utils.widen_model import main, tile, widen_file, widen_network, widening_plan
+from tools.widen_model import main, tile, widen_file, widen_network, widening_plan
 
 CH, LATENT, FRAMES, SIZE = 16, 6, 16, 32
 
@@ -50,10 +50,9 @@ def test_wider_generator_makes_the_same_videos(train, upsample):
         np.testing.assert_allclose(wide(z).array, narrow(z).array, atol=1e-5)
 
 
-@pytest.mark.parametrize('frame_every', [0, 2])
-def test_wider_critic_gives_the_same_scores(frame_every):
+def test_wider_critic_gives_the_same_scores():
     rng = np.random.RandomState(1)
-    narrow, wide = (Critic(c, FRAMES, SIZE, frame_every=frame_every) for c in (CH, 2 * CH))
+    narrow, wide = (Critic(c, FRAMES, SIZE) for c in (CH, 2 * CH))
     _randomise(narrow, rng)
     _load(wide, widen_network(_stored(narrow), 'critic', 2, 0.0, rng))
     x = rng.uniform(-1, 1, (3, 3, FRAMES, SIZE, SIZE)).astype(np.float32)
@@ -68,7 +67,7 @@ def _gradients(link, x, weights):
     return {name.lstrip('/'): p.grad for name, p in link.namedparams()}
 
 
-@pytest.mark.parametrize('kind', ['generator', 'critic', 'frame critic'])
+@pytest.mark.parametrize('kind', ['generator', 'critic'])
 def test_gradients_of_the_copies_scale_as_the_plan_says(kind):
     """What the Adam moments are rescaled by: the wide network's gradients are the
     narrow one's, tiled and times grad_scale."""
@@ -77,9 +76,7 @@ def test_gradients_of_the_copies_scale_as_the_plan_says(kind):
         narrow, wide = (Generator(c, LATENT, FRAMES, SIZE) for c in (CH, 2 * CH))
         x, out_shape = narrow.make_hidden(4, rng), (4, 3, FRAMES, SIZE, SIZE)
     else:
-        every = 2 if kind == 'frame critic' else 0
-        narrow, wide = (Critic(c, FRAMES, SIZE, frame_every=every) for c in (CH, 2 * CH))
-        kind = 'critic'
+        narrow, wide = (Critic(c, FRAMES, SIZE) for c in (CH, 2 * CH))
         x, out_shape = rng.uniform(-1, 1, (3, 3, FRAMES, SIZE, SIZE)).astype(np.float32), (3, 1)
     _randomise(narrow, rng)
     params = _stored(narrow)

@@ -40,9 +40,6 @@ GENERATOR_NORMS = {'l0': 'bn0', 'dc1': 'bn1', 'dc2': 'bn2', 'dc3': 'bn3'}
 CRITIC_LAYERS = [('c1', False, True), ('c2', True, True), ('c3', True, True),
                  ('c4', True, True), ('c5', True, False)]
 CRITIC_NORMS = {'c2': 'ln2', 'c3': 'ln3', 'c4': 'ln4'}
-# the critic's FrameCritic ([MODEL] frame_critic_every > 0): the same chain, per frame
-FRAME_LAYERS = [(f'frames/f{i}', i > 1, i < 5) for i in range(1, 6)]
-FRAME_NORMS = {f'frames/f{i}': f'frames/fn{i}' for i in (2, 3, 4)}
 
 
 class WidenError(UserError):
@@ -88,8 +85,6 @@ def widening_plan(params, kind, factor):
     """{parameter name: Widening} for every parameter of one network that grows."""
     layers, norms = ((GENERATOR_LAYERS, GENERATOR_NORMS) if kind == 'generator'
                      else (CRITIC_LAYERS, CRITIC_NORMS))
-    if 'frames/f1/W' in params:
-        layers, norms = layers + FRAME_LAYERS, {**norms, **FRAME_NORMS}
     if kind == 'generator':
         units = params['l0/W'].shape[0] // params['dc1/W'].shape[_axes('dc1', params)[0]]
     else:

@@ -1,0 +1,1 @@
+"""One-off research tools the product does not import (see docs/architecture.md)."""
