@@ -13,9 +13,6 @@ from dataclasses import dataclass
 import chainer.links as L
 from utils.errors import UserError
 
-CPU_COMMUNICATORS = ('naive', 'flat')
-COMMUNICATORS = CPU_COMMUNICATORS + ('hierarchical', 'two_dimensional', 'single_node',
-                                     'non_cuda_aware', 'pure_nccl')
 
 
 class DistributedError(UserError):

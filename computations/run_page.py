@@ -9,6 +9,7 @@ import os
 
 from chainer import training
 
+from computations.quality import REPORTED as QUALITY_REPORTED
 from utils.config_parse import format_config
 from utils.safe_files import write_text
 
@@ -16,8 +17,9 @@ STYLE = ('body{font-family:sans-serif;margin:2em;max-width:70em}'
          'table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}'
          'img{image-rendering:pixelated;margin:.3em}figure{display:inline-block;margin:.5em}'
          'pre{background:#f6f6f6;padding:1em}')
-KEYS = ('iteration', 'epoch', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
-        'quality/score', 'quality/fd', 'data/skipped', 'elapsed_time')
+# Every value the log reports, in the order the printed log and this page show them.
+REPORT_KEYS = (('epoch', 'iteration', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp')
+               + QUALITY_REPORTED + ('data/skipped', 'elapsed_time'))
 
 
 def _latest_table(log):
@@ -25,7 +27,7 @@ def _latest_table(log):
         return '<p>No values reported yet.</p>'
     latest = log[-1]
     rows = ''.join(f'<tr><th>{html.escape(k)}</th><td>{latest[k]:.6g}</td></tr>'
-                   for k in KEYS if k in latest)
+                   for k in REPORT_KEYS if k in latest)
     return f'<table>{rows}</table>'
 
 

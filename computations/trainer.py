@@ -15,7 +15,7 @@ from computations.distributed import World, multi_node
 from computations.generator_average import GeneratorAverage
 from computations.quality import REPORTED, quality_metric
 from computations.run_control import EveryOrLast, RunLength, latch_interrupt
-from computations.run_page import run_page
+from computations.run_page import REPORT_KEYS, run_page
 from computations.sampling import generate_videos
 from computations.updater import Diverged, WGANGPUpdater
 from datastream.framereader import clip_converter
@@ -23,8 +23,6 @@ from nn.network_files import write_network
 from utils.config_parse import format_config
 from utils.video_io import save_gif, tile_grid
 
-REPORT_KEYS = ['epoch', 'iteration', 'gen/loss', 'critic/loss', 'critic/wdist', 'critic/gp',
-               'elapsed_time']
 SNAPSHOT_PATTERN = 'snapshot_iter_{.updater.iteration}'
 
 
@@ -81,8 +79,9 @@ def _add_reports(trainer, saving, report_out, run_length):
     def skipped_so_far(result):
         result['data/skipped'] = trainer.updater.skipped_clips
     trainer.extend(extensions.LogReport(trigger=disp, postprocess=skipped_so_far))
-    keys = REPORT_KEYS[:-1] + list(REPORTED) * bool(saving.quality_interval) + REPORT_KEYS[-1:]
-    trainer.extend(extensions.PrintReport(keys, out=report_out), trigger=disp)
+    printed = [key for key in REPORT_KEYS if key != 'data/skipped'
+               and (saving.quality_interval or key not in REPORTED)]
+    trainer.extend(extensions.PrintReport(printed, out=report_out), trigger=disp)
     trainer.extend(extensions.ProgressBar(training_length=run_length.length,
                                           update_interval=max(1, min(10, saving.disp_interval))))
     plot = (saving.plot_interval, 'iteration')

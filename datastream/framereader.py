@@ -101,8 +101,9 @@ def _read_stacked_image(path, frame_size):
     return image.reshape(frames, frame_size, frame_size, 3)
 
 
-def _square(frame, frame_size):
-    """Centre-crop a frame to a square and resize it to frame_size."""
+def square_frame(frame, frame_size):
+    """Centre-crop a frame to a square and resize it to frame_size x frame_size: how every
+    clip and every video frame of this project is made square."""
     height, width = frame.shape[:2]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
@@ -119,7 +120,7 @@ def _read_video(path, n_frames, frame_size):
             ok, frame = capture.read()
             if not ok:
                 break
-            frames.append(cv2.cvtColor(_square(frame, frame_size), cv2.COLOR_BGR2RGB))
+            frames.append(cv2.cvtColor(square_frame(frame, frame_size), cv2.COLOR_BGR2RGB))
     finally:
         capture.release()
     if not frames:

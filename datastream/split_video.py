@@ -6,7 +6,7 @@ Per source video a folder DATASET/<video name>/ of clip_NNN.jpg, and
 DATASET/index.txt listing every finished folder: train on it with
 `[DATA] root_dir = DATASET`, `index_dir = index.txt`, `builtin = no`.
 Each video is resampled to --fps by timestamps, --skip leading frames dropped,
-frames resized (short side --size) and centre-cropped square, and cut into
+frames centre-cropped square and resized to --size, and cut into
 clips of --frames frames; a tail of at least --min-frames repeats its last frame,
 a shorter tail is dropped. A finished video is not redone on a rerun; a
 half-written one is. Unreadable videos are reported and skipped. Two videos
@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 import cv2
 import numpy as np
 
-from datastream.framereader import VIDEO_EXTS
+from datastream.framereader import VIDEO_EXTS, square_frame
 from datastream.moving_shapes import write_stacked_jpeg
 from datastream.video_cut import VideoError, frames_with_times
 from utils.cli import run
@@ -35,13 +35,8 @@ SOURCE = '.videogan-source'  # written first: the video the folder's clips come 
 
 
 def square(frame, size):
-    """BGR frame -> RGB size x size: short side resized to size, centre-cropped."""
-    height, width = frame.shape[:2]
-    scale = size / min(height, width)
-    frame = cv2.resize(frame, (max(size, round(width * scale)), max(size, round(height * scale))),
-                       interpolation=cv2.INTER_AREA)
-    top, left = (frame.shape[0] - size) // 2, (frame.shape[1] - size) // 2
-    return cv2.cvtColor(frame[top:top + size, left:left + size], cv2.COLOR_BGR2RGB)
+    """BGR frame -> RGB size x size, centre-cropped as the frame reader crops."""
+    return cv2.cvtColor(square_frame(frame, size), cv2.COLOR_BGR2RGB)
 
 
 def resampled(path, fps, size):

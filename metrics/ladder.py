@@ -7,6 +7,7 @@ Clips are uint8 (N, T, H, W, 3) RGB, as the built-in dataset renders them.
 import cv2
 import numpy as np
 
+from datastream.framereader import to_float as pixels_to_float
 from datastream.moving_shapes import render_clip
 
 
@@ -60,4 +61,4 @@ def ladder(clips, seed=0):
 
 def to_float(clips):
     """uint8 (N, T, H, W, 3) -> float32 (N, 3, T, H, W) in [-1, 1], as the frame reader scales."""
-    return clips.transpose(0, 4, 1, 2, 3).astype(np.float32) / 127.5 - 1
+    return pixels_to_float(clips.transpose(0, 4, 1, 2, 3))

@@ -19,6 +19,7 @@ import chainer.functions as F
 import numpy as np
 
 from datastream.moving_shapes import render_clip
+from datastream.framereader import to_float
 from metrics.feature_net import INPUT, FeatureNet, targets
 from utils.cli import run
 from utils.errors import UserError
@@ -30,7 +31,7 @@ def make_clips(seed, start, count):
     videos, labels, values = [], [], []
     for i in range(start, start + count):
         frames, factors = render_clip(np.random.RandomState([seed, i]), INPUT[0], INPUT[1])
-        videos.append(frames.transpose(3, 0, 1, 2).astype(np.float32) / 127.5 - 1)
+        videos.append(to_float(frames.transpose(3, 0, 1, 2)))
         label, value = targets(factors)
         labels.append(label)
         values.append(value)

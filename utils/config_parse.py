@@ -117,8 +117,9 @@ class SavingConfig:
                            'feature network for the quality metric')
 
 
-COMMUNICATORS = ('naive', 'flat', 'hierarchical', 'two_dimensional', 'single_node',
-                 'non_cuda_aware', 'pure_nccl')
+CPU_COMMUNICATORS = ('naive', 'flat')  # ChainerMN's communicators that run without GPUs
+COMMUNICATORS = CPU_COMMUNICATORS + ('hierarchical', 'two_dimensional', 'single_node',
+                                     'non_cuda_aware', 'pure_nccl')
 
 
 def one_of_or_empty(choices):
@@ -273,7 +274,7 @@ def _check_whole(config, source):
         raise ConfigError(f'{source} [SAVING] feature_net = {saving.feature_net!r}: file not'
                           ' found; quality_interval > 0 needs it (metrics/train_feature_net.py)')
     communicator = config.scale.communicator
-    if config.model.use_gpu < 0 and communicator not in ('', 'naive', 'flat'):
+    if config.model.use_gpu < 0 and communicator not in ('',) + CPU_COMMUNICATORS:
         raise ConfigError(f'{source} [SCALE] communicator = {communicator!r}: expected naive'
                           ' or flat on the CPU (use_gpu = -1); the others need GPUs')
 

@@ -32,7 +32,8 @@ from utils import chainer_compat  # noqa: F401
 import chainer
 import numpy as np
 
-from datastream.framereader import FrameReader, clip_converter
+from computations.sampling import generate_videos
+from datastream.framereader import FrameReader, clip_converter, to_float
 from metrics import feature_net
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall
 from metrics.quality import COMPONENTS, QualityReference
@@ -93,11 +94,13 @@ def dataset_batches(dataset, n, batch, device):
 
 
 def fake_batches(gen, n, batch, seed):
+    """n generated clips, `batch` at a time on gen's device, as the gifs show them: the
+    inference-mode generator's uint8 videos read back as the frame reader scales clips."""
     rng = np.random.RandomState(seed)
-    with chainer.using_config('train', False):
-        for start in range(0, n, batch):
-            z = gen.make_hidden(min(batch, n - start), rng)
-            yield gen(gen.device.send(z)).array
+    for start in range(0, n, batch):
+        z = gen.make_hidden(min(batch, n - start), rng)
+        videos = np.ascontiguousarray(generate_videos(gen, z, batch).transpose(0, 4, 1, 2, 3))
+        yield to_float(gen.device.send(videos))
 
 
 def collect(batches, critic=None):
