@@ -63,7 +63,8 @@ class DataConfig:
     root_dir: str = opt('data/moving_shapes', non_empty, 'folder holding the clips')
     index_dir: str = opt('index.txt', non_empty, 'index file, relative to root_dir')
     workers: int = opt(2, at_least(0), 'loader processes (0 = load in the main process)')
-    builtin: bool = opt(False, None, 'make the built-in moving-shapes dataset at root_dir if missing')
+    builtin: bool = opt(False, None,
+                        'make the built-in moving-shapes dataset at root_dir if missing')
     builtin_clips: int = opt(1024, at_least(1), 'clips in the built-in dataset')
     cache: bool = opt(False, None, 'decode every clip once into a uint8 cache in root_dir')
 
@@ -83,7 +84,8 @@ class ModelConfig:
     seed: int = opt(0, at_least(0), 'random seed of weights, data order, latents')
     average_decay: float = opt(0.0, in_range(0.0, 1.0), "decay of the generator's moving"
                                ' average, gen_avg_iter_N.npz (0 = off; 0.999 ~ last 1,000 updates)')
-    fast_cpu: bool = opt(True, None, 'run CPU convolutions on PyTorch kernels when torch is installed')
+    fast_cpu: bool = opt(True, None,
+                         'run CPU convolutions on PyTorch kernels when torch is installed')
     fast_gpu: bool = opt(True, None, 'run GPU convolutions on PyTorch cuDNN kernels when torch'
                          ' sees the GPU')
     upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
@@ -107,7 +109,7 @@ class SavingConfig:
     disp_interval: int = opt(100, at_least(1), 'iterations between printed log lines')
     plot_interval: int = opt(1000, at_least(1), 'iterations between sample gifs and plots')
     out_dir: str = opt('result', non_empty, 'run folder')
-    log_file: str = opt('', None, 'also write the printed log here ('' = stdout only)')
+    log_file: str = opt('', None, "also write the printed log here ('' = stdout only)")
     resume: str = opt('latest', non_empty, "'latest', 'none' or a snapshot path")
     n_samples: int = opt(16, between(1, 256), 'videos in each sample grid gif')
     quality_interval: int = opt(0, at_least(0), 'iterations between quality scores'
@@ -314,6 +316,15 @@ def _config_from(parser, path, overrides, check_whole=True):
     return config
 
 
+def _ini_value(value):
+    """A value as setup.ini writes it."""
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    if isinstance(value, str):
+        return f'"{value}"' if "'" in value else f"'{value}'"
+    return str(value)
+
+
 def format_config(config):
     """The config as setup.ini text, every key written out."""
     lines = []
@@ -321,15 +332,21 @@ def format_config(config):
         lines.append(f'[{section}]')
         part = getattr(config, name)
         for f in dataclasses.fields(part):
-            value = getattr(part, f.name)
-            if isinstance(value, bool):
-                value = 'yes' if value else 'no'
-            elif isinstance(value, str):
-                value = f'"{value}"' if "'" in value else f"'{value}'"
             lines.append(f'# {f.metadata["doc"]}')
-            lines.append(f'{f.name} = {value}')
+            lines.append(f'{f.name} = {_ini_value(getattr(part, f.name))}')
         lines.append('')
     return '\n'.join(lines)
+
+
+def config_table():
+    """Every key of the schema as a Markdown table: section, key, default, meaning
+    (docs/configuration.md holds it; a test keeps the two equal)."""
+    rows = ['| section | key | default | meaning |', '|---|---|---|---|']
+    for section, name in SECTIONS.items():
+        for f in dataclasses.fields(type(getattr(Config(), name))):
+            doc = f.metadata['doc'].replace('|', '\\|')
+            rows.append(f'| {section} | {f.name} | `{_ini_value(f.default)}` | {doc} |')
+    return '\n'.join(rows)
 
 
 def write_config(config, path):

@@ -1,6 +1,6 @@
 """Write videos from a trained generator.
 
-    python utils/generate.py [--model models/generator.npz] [--seeds 0-15] [--outdir generated]
+    python utils/generate.py [--model models/generator.npz] [--seeds 0-15] [--out generated]
         [--interpolate 3 7 --steps 8] [--mp4] [--batch 16]
 
 The architecture comes from the settings the model file carries (every network
@@ -83,7 +83,8 @@ def parse_args(argv):
     parser.add_argument('--interpolate', nargs=2, type=int, metavar=('A', 'B'),
                         help='also a latent walk from seed A to seed B, as one video')
     parser.add_argument('--steps', type=int, default=8, help='videos along the walk')
-    parser.add_argument('--outdir', default='generated', help='output folder')
+    parser.add_argument('--out', '--outdir', dest='outdir', default='generated',
+                        help='output folder (--outdir: its older name)')
     parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
     parser.add_argument('--mp4', action='store_true', help='also write .mp4 (imageio-ffmpeg)')
     parser.add_argument('--batch', type=int, default=16, help='videos made at a time')

@@ -1,7 +1,9 @@
+import os
+
 import pytest
 
-from tests.conftest import write_ini
-from utils.config_parse import ConfigError, load_config, write_config
+from tests.conftest import ROOT, write_ini
+from utils.config_parse import ConfigError, config_table, load_config, write_config
 
 SEED_STYLE = """[DATA]
 
@@ -153,3 +155,8 @@ def test_default_section_is_not_silently_ignored(tmp_path):
     path = write_ini(tmp_path / 'a.ini', {'DEFAULT': {'batch_size': 4}, 'MODEL': {'ch': 16}})
     with pytest.raises(ConfigError, match=r'unknown section \[DEFAULT\]'):
         load_config(path)
+
+
+def test_the_documented_table_is_the_schemas():
+    with open(os.path.join(ROOT, 'docs', 'configuration.md'), encoding='utf-8') as doc:
+        assert config_table() in doc.read(), 'regenerate the table in docs/configuration.md'
