@@ -29,6 +29,26 @@ def averaged_arrays(link):
     return arrays
 
 
+def local_batch_norms(gen):
+    """gen with every multi-node BatchNorm among its direct children (ChainerMN's, whose
+    training-mode call communicates with the other ranks) replaced by Chainer's own with
+    the same parameters and statistics, so that one process alone can run it; the
+    saved entries are the same."""
+    for name, child in list(gen.namedlinks(skipself=True)):
+        name = name.lstrip('/')
+        if isinstance(child, L.BatchNormalization) or '/' in name or not hasattr(child, 'avg_var'):
+            continue
+        local = L.BatchNormalization(child.avg_mean.shape, decay=child.decay, eps=child.eps)
+        local.to_device(child.device)
+        for entry in ('gamma', 'beta'):
+            getattr(local, entry).array[...] = getattr(child, entry).array
+        local.avg_mean[...], local.avg_var[...], local.N = child.avg_mean, child.avg_var, child.N
+        delattr(gen, name)
+        with gen.init_scope():
+            setattr(gen, name, local)
+    return gen
+
+
 def _collecting_forward(bn, collected):
     """A forward for BatchNorm link bn that normalises with the batch's statistics,
     as training does, and appends (mean, unbiased variance) to collected."""
@@ -44,8 +64,10 @@ def _collecting_forward(bn, collected):
 def recompute_statistics(gen, batch_size, seed, batches=STATISTICS_BATCHES):
     """Set every BatchNorm's running mean and variance in gen to the mean, over
     `batches` batches of latents from RandomState(seed), of the batch statistics
-    training-mode BatchNorm normalises with. Needs no other process under MPI."""
-    norms = [link for _, link in gen.namedlinks() if isinstance(link, L.BatchNormalization)]
+    training-mode BatchNorm normalises with. Needs no other process under MPI: every
+    BatchNorm normalises with this process's batch alone here (see local_batch_norms)."""
+    norms = [link for _, link in local_batch_norms(gen).namedlinks()
+             if isinstance(link, L.BatchNormalization)]
     collected = {id(bn): [] for bn in norms}
     for bn in norms:
         bn.forward = _collecting_forward(bn, collected[id(bn)])

@@ -121,9 +121,11 @@ def check_run_folder(out_dir, resume_from):
                              f' resuming {resume_from!r} there would mix two runs: resume into'
                              ' an empty out_dir, or move the newer snapshots away')
     if others:
+        way_out = ('; it has no snapshot to resume' if resume_from == 'latest'
+                   else ', or resume = latest')
         raise RunFolderInUse(f'{where} holds another run ({others[-1]}, {len(others)} run files'
                              f'); resume = {resume_from} would start a new run over it: choose'
-                             ' an empty out_dir, move that run away, or resume = latest')
+                             f' an empty out_dir or move that run away{way_out}')
 
 
 def _own_state(trainer):

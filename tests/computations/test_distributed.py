@@ -46,3 +46,16 @@ def test_two_rank_training_writes_one_log_and_one_set_of_snapshots(tmp_path, sha
                      '--set', 'MODEL.iterations=3')
     assert resumed.returncode == 0, resumed.stderr
     assert 'resumed from' in resumed.stdout and 'stopped at iteration 3' in resumed.stdout
+
+
+def test_two_ranks_keep_a_moving_average_with_multi_node_batch_norm(tmp_path, shapes_dir):
+    """The average's recomputed statistics (gifs, gen_avg files, on rank 0 alone) must not
+    call the other rank: multi-node BatchNorm's forward communicates."""
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
+        'SCALE.communicator': 'naive', 'MODEL.iterations': 3, 'MODEL.average_decay': 0.99})
+    result = mpirun(2, 'main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections),
+                    timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count('stopped at iteration 3') == 1
+    with np.load(tmp_path / 'run' / 'gen_avg_iter_3.npz') as average:
+        assert np.isfinite(average['bn1/avg_var']).all() and average['bn1/avg_var'].min() > 0

@@ -61,9 +61,11 @@ def test_a_new_run_never_starts_over_another_one(tmp_path):
     (tmp_path / 'samples').mkdir()
     check_run_folder(str(tmp_path), 'none'), 'no snapshot or network file: not a run yet'
     (tmp_path / 'gen_iter_5.npz').write_bytes(b'')
-    for resume_from in ('none', 'latest'):
-        with pytest.raises(RunFolderInUse, match=r"holds another run \(gen_iter_5.npz"):
+    for resume_from, way_out in (('none', 'or resume = latest'),
+                                 ('latest', 'it has no snapshot to resume')):
+        with pytest.raises(RunFolderInUse, match=r"holds another run \(gen_iter_5.npz") as err:
             check_run_folder(str(tmp_path), resume_from)
+        assert str(err.value).endswith(way_out)
     (tmp_path / 'snapshot_iter_5').write_bytes(b'')
     check_run_folder(str(tmp_path), 'latest')
     check_run_folder(str(tmp_path), str(tmp_path / 'snapshot_iter_5'))
