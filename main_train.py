@@ -150,7 +150,7 @@ def print_outputs(out_dir, iteration, averaged=False):
     log = '; log: log' if os.path.isfile(os.path.join(out_dir, 'log')) else ''
     print(f'  loss plots    {os.path.join(out_dir, "loss.png")}, wdist.png{log}')
     print(f'  snapshots     snapshot_iter_{iteration} (resume), gen_iter_{iteration}.npz,'
-          f' dis_iter_{iteration}.npz' + f', {gen}' * averaged)
+          f' critic_iter_{iteration}.npz' + f', {gen}' * averaged)
     print(f'  generate:     python utils/generate.py --model {out_dir}/{gen}')
 
 

@@ -146,7 +146,7 @@ def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     """Reports, snapshots, network files, sample gifs and the run page; returns the
     function(iteration) -> the generator the gifs show."""
     _add_reports(trainer, config.saving, report_out, run_length)
-    networks = {'gen': lambda _: gen, 'dis': lambda _: critic}
+    networks = {'gen': lambda _: gen, 'critic': lambda _: critic}
     average = _add_average(trainer, gen, config.model)
     if average is not None:
         networks['gen_avg'] = average.standing

@@ -1,7 +1,7 @@
 """Network weight files (.npz): written with the settings they were built with, read back
 with checks that name what does not fit.
 
-A file written by training (gen_iter_N.npz, gen_avg_iter_N.npz, dis_iter_N.npz) holds
+A file written by training (gen_iter_N.npz, gen_avg_iter_N.npz, critic_iter_N.npz) holds
 chainer's save_npz entries plus SETTINGS_ENTRY, the run's setup.ini text, so a generator
 file alone says how to build its network. Files written before that carry no settings;
 their run's setup.ini (beside them, or named) says it instead.
@@ -98,5 +98,5 @@ def load_generator(path, model):
 def load_critic(path, model):
     """A Critic built from ModelConfig model with the weights in the file at path."""
     if not os.path.isfile(path):
-        raise ModelError(f'{path}: critic file not found; pass --critic RUN/dis_iter_N.npz')
+        raise ModelError(f'{path}: critic file not found; pass --critic RUN/critic_iter_N.npz')
     return load_weights(build_critic(model), path, 'critic')

@@ -48,7 +48,7 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
     assert 'stopped at iteration 3' in result.stdout
     out = tmp_path / 'run'
     for name in ('log', 'loss.png', 'wdist.png', 'setup.ini', 'snapshot_iter_3',
-                 'gen_iter_3.npz', 'dis_iter_3.npz', 'snapshot_iter_2'):
+                 'gen_iter_3.npz', 'critic_iter_3.npz', 'snapshot_iter_2'):
         assert (out / name).is_file(), name
     assert gif_info(out / 'samples' / 'iter_0000003.gif') == (16, (16 * 2 + 1,) * 2)
     page = Links()

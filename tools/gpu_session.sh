@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One lent-GPU session (../shared/GPU.md), run from the repository root on the lent machine
 # with `.whl` carried (the chainer wheel): bench/gpu_check.py while the built-in dataset is
-# made, then main_train.py at the seed's size for TRAIN_S seconds, a resume of that run on the
-# GPU, and gifs from its GPU-written generator on the CPU. Results land in $OUT: session.log,
+# made, then main_train.py at 64x64x32 for TRAIN_S seconds (continuing the shipped run,
+# models/trainer_snapshot.npz, when RUN holds none), a resume of that run on the GPU, and gifs
+# from its GPU-written generator on the CPU. Results land in $OUT: session.log,
 # the newest trainer snapshot in 15 MB parts (join with cat) and run.tar.gz (log, networks,
 # gifs, plots). Locally, GPU=-1 OUT=/tmp/out TRAIN_S=30 CHECK_S=0 runs the same steps on the CPU.
 set -u
@@ -32,6 +33,11 @@ if [ "$CHECK_S" -gt 0 ]; then
 fi
 wait $BUILD
 
+if [ ! -d "$RUN" ] && [ -f models/trainer_snapshot.npz ]; then
+    N=$($PY -c "import numpy; print(int(numpy.load('models/trainer_snapshot.npz')['updater/iteration']))")
+    mkdir -p "$RUN" && cp models/trainer_snapshot.npz "$RUN/snapshot_iter_$N"
+    stamp "continuing the shipped run from iteration $N"
+fi
 ARGS=(--set MODEL.use_gpu="$GPU" --set MODEL.frame_size=64 --set MODEL.n_frames=32
       --set MODEL.ch=128 --set MODEL.batch_size=16 --set MODEL.iterations=1000000
       --set SAVING.out_dir="$RUN" --set SAVING.snap_interval=250 --set SAVING.plot_interval=250
@@ -60,7 +66,7 @@ $PY utils/generate.py --model "$RUN/gen_avg_iter_$N.npz" --seeds 0-15 --gpu -1 \
 echo "generate exit $?"
 
 [ -n "$SNAP" ] && split -b 15M -d "$SNAP" "$OUT/snapshot_iter_$N.part"
-KEEP=$(cd "$RUN" && ls -d log setup.ini ./*.png index.html "gen_avg_iter_$N.npz" "dis_iter_$N.npz" \
+KEEP=$(cd "$RUN" && ls -d log setup.ini ./*.png index.html "gen_avg_iter_$N.npz" "critic_iter_$N.npz" \
        cpu_gifs $(ls samples/* | tail -2) 2>/dev/null)
 tar czf "$OUT/run.tar.gz" -C "$RUN" $KEEP
 ls -la "$OUT"

@@ -16,7 +16,7 @@ The input is a trainer snapshot (snapshot_iter_N: both networks, their Adam
 moments and the generator's moving average are widened; everything else —
 iteration, data order, random state, logs — is kept, so main_train.py resumes
 from it at the new ch) or one network's .npz
-(gen_iter_N.npz / generator.npz, dis_iter_N.npz / critic.npz).
+(gen_iter_N.npz / generator.npz, critic_iter_N.npz / critic.npz).
 """
 import argparse
 import os

@@ -13,7 +13,7 @@ with a 95% confidence interval. With --fvd also k-NN precision/recall in a
 feature space (the shipped feature network's, or your own with --features).
 --fake-root/--fake-index judge clips read through the frame reader at the
 config's size instead of a generator's. The critic, config and data default to
-the run's: dis_iter_N beside gen_iter_N (critic.npz beside generator.npz), the
+the run's: critic_iter_N beside gen_iter_N (critic.npz beside generator.npz), the
 settings the generator file carries (else the setup.ini beside it; ./setup.ini for
 --fake-root), and its [DATA] root_dir and index_dir. --gen is the older name of --model.
 
@@ -164,13 +164,15 @@ def load_feature_net(path):
 
 
 def critic_beside(gen_path):
-    """The critic saved with a generator: RUN/dis_iter_N.npz for RUN/gen_iter_N.npz
-    (or its moving average gen_avg_iter_N.npz), critic.npz for generator.npz (the
-    shipped models)."""
+    """The critic saved with a generator: RUN/critic_iter_N.npz for RUN/gen_iter_N.npz
+    (or its moving average gen_avg_iter_N.npz; dis_iter_N.npz in runs written before
+    2026-11-26), critic.npz for generator.npz (the shipped models)."""
     folder, name = os.path.split(gen_path)
-    name = 'critic.npz' if name == 'generator.npz' else re.sub(
-        r'gen_(avg_)?iter_(\d+)\.npz$', r'dis_iter_\2.npz', name)
-    return os.path.join(folder, name)
+    if name == 'generator.npz':
+        return os.path.join(folder, 'critic.npz')
+    path = os.path.join(folder, re.sub(r'gen_(avg_)?iter_(\d+)\.npz$', r'critic_iter_\2.npz', name))
+    older = os.path.join(folder, re.sub(r'gen_(avg_)?iter_(\d+)\.npz$', r'dis_iter_\2.npz', name))
+    return older if not os.path.exists(path) and os.path.exists(older) else path
 
 
 def parse_args(argv):
@@ -179,7 +181,7 @@ def parse_args(argv):
     parser.add_argument('--fake-root', help='judge the clips listed by --fake-index in this'
                         ' folder instead of a generator (read at the config\'s size)')
     parser.add_argument('--fake-index', help='index file of those clips, relative to --fake-root')
-    parser.add_argument('--critic', help='critic .npz (default: dis_iter_N.npz beside --model)')
+    parser.add_argument('--critic', help='critic .npz (default: critic_iter_N.npz beside --model)')
     parser.add_argument('--config', help="the run's setup.ini (default: the settings in the"
                         ' --model file, else the setup.ini beside it)')
     parser.add_argument('--root', help='clip folder (default: the config\'s [DATA] root_dir)')

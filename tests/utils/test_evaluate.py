@@ -20,7 +20,7 @@ def run_dir(tmp_path, shapes_dir):
         'DATA': {'root_dir': shapes_dir, 'index_dir': 'index.txt'},
         'MODEL': {'ch': 8, 'latent_dim': 4, 'frame_size': 16, 'n_frames': 16}})
     chainer.serializers.save_npz(str(tmp_path / 'gen_iter_5.npz'), Generator(8, 4, 16, 16))
-    chainer.serializers.save_npz(str(tmp_path / 'dis_iter_5.npz'), Critic(8, 16, 16))
+    chainer.serializers.save_npz(str(tmp_path / 'critic_iter_5.npz'), Critic(8, 16, 16))
     return tmp_path
 
 
@@ -71,18 +71,25 @@ def test_mean_difference_interval():
 
 
 def test_missing_critic_is_a_clear_error(run_dir, capsys):
-    (run_dir / 'dis_iter_5.npz').unlink()
+    (run_dir / 'critic_iter_5.npz').unlink()
     assert main(['--model', str(run_dir / 'gen_iter_5.npz')]) == 2
-    assert 'dis_iter_5.npz: critic file not found' in capsys.readouterr().err
+    assert 'critic_iter_5.npz: critic file not found' in capsys.readouterr().err
 
 
 def test_default_critic_is_the_one_saved_with_the_generator():
     assert critic_beside(os.path.join('runs', 'a', 'gen_iter_250.npz')) == os.path.join(
-        'runs', 'a', 'dis_iter_250.npz')
+        'runs', 'a', 'critic_iter_250.npz')
     assert critic_beside(os.path.join('runs', 'a', 'gen_avg_iter_250.npz')) == os.path.join(
-        'runs', 'a', 'dis_iter_250.npz')
+        'runs', 'a', 'critic_iter_250.npz')
     assert critic_beside(os.path.join('models', 'generator.npz')) == os.path.join(
         'models', 'critic.npz')
+
+
+def test_an_older_runs_critic_file_is_found_by_its_older_name(tmp_path):
+    (tmp_path / 'dis_iter_7.npz').write_bytes(b'')
+    assert critic_beside(str(tmp_path / 'gen_avg_iter_7.npz')) == str(tmp_path / 'dis_iter_7.npz')
+    (tmp_path / 'critic_iter_7.npz').write_bytes(b'')
+    assert critic_beside(str(tmp_path / 'gen_iter_7.npz')) == str(tmp_path / 'critic_iter_7.npz')
 
 
 def test_fvd_through_the_feature_function_seam(run_dir, tmp_path, monkeypatch, capsys):
@@ -133,7 +140,7 @@ def test_json_is_strict_non_finite_numbers_become_null(tmp_path):
     assert os.listdir(tmp_path) == ['e.json']
 
 
-@pytest.mark.parametrize('which', ['dis_iter_5.npz', 'feature_net.npz'])
+@pytest.mark.parametrize('which', ['critic_iter_5.npz', 'feature_net.npz'])
 def test_a_damaged_critic_or_feature_net_is_one_line(run_dir, capsys, which):
     (run_dir / which).write_bytes(os.urandom(300))
     assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '4', '--fvd',
