@@ -9,7 +9,7 @@ CONFIG ?= setup.ini
 FAST ?= 1
 SETUP := $(if $(filter 1,$(FAST)),setup-fast,setup)
 
-.PHONY: setup setup-fast train test test-modern bench clean-venv
+.PHONY: setup setup-fast setup-gpu train test test-modern bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,20 @@ $(VENV)/.installed-fast: $(VENV)/.installed bench/requirements.txt
 	$(PIP) install -r bench/requirements.txt
 	@echo "setup-fast: putting setuptools<70 back for chainer (torch's C++-extension builder alone wants newer)"
 	$(PIP) install "setuptools<70"
+	touch $@
+
+# One CUDA GPU: CuPy 13 (keeps numpy < 2; for a CUDA 13 driver CUPY="cupy-cuda13x<14") and
+# PyTorch's CUDA build, whose cuDNN kernels run the convolutions ([MODEL] fast_gpu). Set
+# TORCH_INDEX to a PyTorch wheel index for another CUDA version (docs/speed.md).
+CUPY ?= cupy-cuda12x<14
+TORCH_INDEX ?=
+setup-gpu: $(VENV)/.installed-gpu
+
+$(VENV)/.installed-gpu: $(VENV)/.installed bench/requirements.txt
+	$(PIP) install "$(CUPY)"
+	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) -r bench/requirements.txt
+	$(PIP) install "setuptools<70"
+	$(PY) -c "import torch, cupy; print('cupy', cupy.__version__, '| torch', torch.__version__, '| GPU seen by torch:', torch.cuda.is_available())"
 	touch $@
 
 train: $(SETUP)

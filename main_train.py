@@ -3,6 +3,7 @@
     python main_train.py [--config setup.ini] [--set SECTION.key=value ...]
 """
 import argparse
+import contextlib
 import os
 import sys
 from functools import partial
@@ -20,10 +21,11 @@ from datastream.moving_shapes import ensure_dataset
 from metrics.quality import COMPONENTS
 from nn import torch_kernels
 from nn.DCGAN import build_networks
+from nn.sizes import describe_size, training_bytes
 from utils.cli import run
 from utils.config_parse import load_config, write_config
 from utils.devices import device_for
-from nn.sizes import describe_size, training_bytes
+from utils.errors import UserError
 from utils.memory import require_memory
 from utils.report_stream import open_report_stream
 from utils.safe_files import ensure_output_dir
@@ -124,12 +126,28 @@ def train(config, config_path):
             write_config(config, os.path.join(out_dir, 'setup.ini'))
         run_length.install_handlers()
         try:
-            trainer.run(show_loop_exception_msg=False)
+            with out_of_memory_named(config.model):
+                trainer.run(show_loop_exception_msg=False)
         finally:
             iterator.finalize()
     if world.is_root:
         print_outputs(out_dir, trainer.updater.iteration, config.model.average_decay > 0)
         print_quality(config, shown_generator(trainer), dataset)
+
+
+@contextlib.contextmanager
+def out_of_memory_named(model):
+    """Running out of (GPU) memory while training becomes one UserError naming the batch and
+    size that did not fit and what to lower."""
+    try:
+        yield
+    except Exception as err:  # CuPy's OutOfMemoryError is a MemoryError, PyTorch's is not
+        if not (isinstance(err, MemoryError) or type(err).__name__ == 'OutOfMemoryError'):
+            raise
+        where = 'GPU memory' if model.use_gpu >= 0 else 'memory'
+        raise UserError(f'out of {where} training batches of {model.batch_size} at'
+                        f' {describe_size(model)}: lower [MODEL] batch_size first, then ch,'
+                        ' frame_size or n_frames') from None
 
 
 def print_quality(config, gen, dataset):

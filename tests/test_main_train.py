@@ -195,3 +195,23 @@ def test_moving_average_is_written_named_and_generates(tmp_path, tiny_ini):
               '--outdir', str(tmp_path / 'gifs'))
     assert gen.returncode == 0, gen.stderr
     assert (tmp_path / 'gifs' / 'seed0000.gif').is_file()
+
+
+class OutOfMemoryError(RuntimeError):
+    """Stands in for torch.cuda.OutOfMemoryError (a RuntimeError of that name)."""
+
+
+@pytest.mark.parametrize('error', [MemoryError('cudaErrorMemoryAllocation'),
+                                   OutOfMemoryError('CUDA out of memory')])
+def test_running_out_of_gpu_memory_names_the_batch_and_size(error):
+    from main_train import out_of_memory_named
+    from utils.config_parse import ModelConfig
+    from utils.errors import UserError
+    model = ModelConfig(use_gpu=0, batch_size=64, ch=512)
+    with pytest.raises(UserError, match=r'^out of GPU memory training batches of 64 at 32 frames'
+                                        r' of 64x64 px at ch 512 .*: lower \[MODEL\] batch_size'):
+        with out_of_memory_named(model):
+            raise error
+    with pytest.raises(RuntimeError, match='another failure'):
+        with out_of_memory_named(model):
+            raise RuntimeError('another failure')

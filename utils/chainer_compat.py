@@ -7,12 +7,14 @@ Chainer 7.8.1 (2020) uses three things newer stacks removed:
   for Apple's Accelerate BLAS on macOS, so a stub whose get_info finds nothing.
 - `pkg_resources` (removed in setuptools >= 82): chainer uses it only to warn
   about optional packages' versions, so a stub backed by importlib.metadata.
-Each entry is left alone where the real one imports. Every package of this
+Each entry is left alone where the real one imports. Chainer's warning that CuPy lacks cuDNN
+is silenced (see _quiet_cudnn_warning). Every package of this
 project imports this module before chainer (see each package's __init__.py).
 """
 import importlib.metadata
 import sys
 import types
+import warnings
 
 import numpy as np
 
@@ -87,11 +89,20 @@ def _restore_pkg_resources():
         sys.modules['pkg_resources'] = _pkg_resources_stub()
 
 
+def _quiet_cudnn_warning():
+    """Chainer warns 'cuDNN is not enabled. Please reinstall CuPy' whenever CuPy has no
+    cuDNN, which CuPy 14 never has; the convolutions then run on PyTorch's cuDNN kernels
+    or Chainer's own (the header of a run says which), so there is nothing to reinstall.
+    Its other warnings, and pkg_resources' deprecation notice, are left as they are."""
+    warnings.filterwarnings('ignore', message='cuDNN is not enabled', category=UserWarning)
+
+
 def restore():
     """Idempotent: put back whatever of the three is missing."""
     _restore_sctypes()
     _restore_numpy_distutils()
     _restore_pkg_resources()
+    _quiet_cudnn_warning()
 
 
 restore()

@@ -49,3 +49,14 @@ def test_chainer_imports_as_it_is_in_the_projects_environment():
                              ' assert "utils.chainer_compat" not in sys.modules'],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+
+
+def test_chainers_cudnn_warning_is_quiet_and_others_are_not():
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        chainer_compat._quiet_cudnn_warning()
+        warnings.warn('cuDNN is not enabled.\nPlease reinstall CuPy after you install cudnn',
+                      UserWarning)
+        warnings.warn('another warning', UserWarning)
+    assert [str(w.message) for w in caught] == ['another warning']
