@@ -33,7 +33,7 @@ def write_network(path, link, settings_text):
     entries[SETTINGS_ENTRY] = np.array(settings_text)
     with atomic_path(path) as partial:
         with open(partial, 'wb') as out:
-            np.savez(out, **entries)
+            np.savez_compressed(out, **entries)
 
 
 def settings_text(path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from utils.config_parse import load_config
-from nn.network_files import load_critic, load_generator
+from nn.network_files import SETTINGS_ENTRY, load_critic, load_generator
 from utils.generate import latents_for
 
 MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'models')
@@ -43,5 +43,10 @@ def test_trainer_snapshot_holds_networks_of_the_same_shapes():
             np.load(os.path.join(MODELS, 'generator.npz')) as gen, \
             np.load(os.path.join(MODELS, 'critic.npz')) as critic:
         for prefix, network in (('updater/model:gen/', gen), ('updater/model:critic/', critic)):
-            for name in network.files:
+            for name in set(network.files) - {SETTINGS_ENTRY}:
                 assert snapshot[prefix + name].shape == network[name].shape, prefix + name
+
+
+def test_shipped_generator_carries_the_settings_of_models_setup_ini(config):
+    from nn.network_files import config_for
+    assert config_for(os.path.join(MODELS, 'generator.npz')).model == config.model
