@@ -27,7 +27,7 @@ from utils.config_parse import load_config, write_config
 from utils.devices import device_for
 from utils.errors import UserError
 from utils.memory import require_memory
-from utils.report_stream import open_report_stream
+from computations.report_stream import open_report_stream
 from utils.safe_files import ensure_output_dir
 
 

@@ -12,7 +12,7 @@ import chainer.functions as F
 from chainer import training
 
 from utils.errors import UserError
-from utils.random_state import serialize_random_state
+from computations.random_state import serialize_random_state
 
 
 class Diverged(UserError):
