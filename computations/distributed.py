@@ -14,7 +14,6 @@ import chainer.links as L
 from utils.errors import UserError
 
 
-
 class DistributedError(UserError):
     """MPI or ChainerMN cannot serve the requested [SCALE] settings."""
 
