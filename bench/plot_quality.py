@@ -1,8 +1,9 @@
 """Plot a run's quality curve against wall time, from its log (quality_interval > 0).
 
-    python bench/plot_quality.py RUN_DIR OUT.png [--floor 9.8]
+    python bench/plot_quality.py RUN_DIR OUT.png [--floor 9.8] [--by iteration]
 
---floor draws the real-against-real value for comparison (docs/quality.md).
+--floor draws the real-against-real value for comparison (docs/quality.md); --by iteration
+puts iterations on the x axis instead (for a run whose wall time was shared with other work).
 """
 import argparse
 import json
@@ -27,17 +28,20 @@ def main(argv=None):
     parser.add_argument('run_dir')
     parser.add_argument('out')
     parser.add_argument('--floor', type=float, help='real clips against real clips')
+    parser.add_argument('--by', choices=['time', 'iteration'], default='time')
     args = parser.parse_args(argv)
     points = curve(args.run_dir)
     if not points:
         print(f'error: {args.run_dir}/log holds no quality/score', file=sys.stderr)
         return 2
-    minutes, _, quality = zip(*points)
+    minutes, iterations, quality = zip(*points)
     fig, axis = plt.subplots(figsize=(6, 3.5))
-    axis.plot(minutes, quality, marker='.', label='generated (moving average)')
+    x = iterations if args.by == 'iteration' else minutes
+    axis.plot(x, quality, marker='.', label='generated (moving average)')
     if args.floor:
         axis.axhline(args.floor, color='grey', linestyle='--', label='real against real')
-    axis.set(xlabel='wall time (minutes)', ylabel='quality (lower is better)', yscale='log')
+    axis.set(xlabel='iteration' if args.by == 'iteration' else 'wall time (minutes)',
+             ylabel='quality (lower is better)', yscale='log')
     axis.legend()
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)
