@@ -1,6 +1,6 @@
 """Widen a trained generator and critic (ch -> factor x ch) keeping what they compute.
 
-    python utils/widen_model.py runs/a/snapshot_iter_9681 --out runs/b/snapshot_iter_9681 \\
+    python tools/widen_model.py runs/a/snapshot_iter_9681 --out runs/b/snapshot_iter_9681 \\
         [--factor 2] [--noise 0.05] [--seed 0]
     python main_train.py --set MODEL.ch=128 --set SAVING.out_dir=runs/b   # resumes there
 
@@ -16,15 +16,19 @@ The input is a trainer snapshot (snapshot_iter_N: both networks, their Adam
 moments and the generator's moving average are widened; everything else —
 iteration, data order, random state, logs — is kept, so main_train.py resumes
 from it at the new ch) or one network's .npz
-(gen_iter_N.npz / generator.npz, critic_iter_N.npz / critic.npz).
+(gen_iter_N.npz / generator.npz, critic_iter_N.npz / critic.npz), whose settings, when it
+carries them (nn/network_files.py), get the new ch too.
 """
 import argparse
+import dataclasses
 import os
 import sys
 
 import numpy as np
 
+from nn.network_files import SETTINGS_ENTRY
 from utils import cli
+from utils.config_parse import config_from_text, format_config
 from utils.errors import UserError
 from utils.npz_entries import read_entries, write_entries
 from utils.safe_files import ensure_output_file
@@ -168,6 +172,13 @@ def widen_snapshot(stored, factor, noise, rng):
     return out
 
 
+def widened_settings(text, factor, source):
+    """setup.ini text a network file carries, with [MODEL] ch multiplied by factor."""
+    config = config_from_text(text, f'{source} (its settings)')
+    model = dataclasses.replace(config.model, ch=config.model.ch * factor)
+    return format_config(dataclasses.replace(config, model=model))
+
+
 def widen_file(source, target, factor=2, noise=0.05, seed=0):
     """Read source (snapshot or one network's .npz), write the widened one to target."""
     if not os.path.isfile(source):
@@ -184,6 +195,9 @@ def widen_file(source, target, factor=2, noise=0.05, seed=0):
     except (KeyError, ValueError, IndexError) as err:  # entries missing or of odd shapes
         raise WidenError(f'{source}: its networks are incomplete or of unexpected shapes'
                          f' ({type(err).__name__}: {" ".join(str(err).split())})') from None
+    if SETTINGS_ENTRY in stored:
+        wide[SETTINGS_ENTRY] = np.array(widened_settings(str(stored[SETTINGS_ENTRY]), factor,
+                                                         source))
     write_entries(target, wide)
     return wide
 

@@ -4,9 +4,11 @@ import chainer
 import numpy as np
 import pytest
 
-from nn.DCGAN import Critic, Generator
+from nn.DCGAN import Critic, Generator, build_generator
+from nn.network_files import config_for, load_generator, write_network
 from tests.test_main_train import run
 from tools.widen_model import main, tile, widen_file, widen_network, widening_plan
+from utils.config_parse import format_config, load_config
 
 CH, LATENT, FRAMES, SIZE = 16, 6, 16, 32
 
@@ -165,3 +167,15 @@ def test_generator_file_loads_into_the_wider_network(tmp_path):
     wide = Generator(2 * CH, LATENT, FRAMES, SIZE)
     chainer.serializers.load_npz(tmp_path / 'wide.npz', wide)
     assert wide.dc3.W.shape == (CH // 2, CH // 4, 4, 4, 4)
+
+
+def test_a_generator_file_with_settings_says_its_new_width(tmp_path, tiny_ini):
+    """A network file that carries its settings (nn/network_files.py) is widened with them,
+    so it still builds its own network without a setup.ini."""
+    model = load_config(tiny_ini).model
+    write_network(str(tmp_path / 'g.npz'), build_generator(model),
+                  format_config(load_config(tiny_ini)))
+    widen_file(str(tmp_path / 'g.npz'), str(tmp_path / 'wide.npz'), noise=0.0)
+    wide = config_for(str(tmp_path / 'wide.npz')).model
+    assert wide.ch == 2 * model.ch
+    assert load_generator(str(tmp_path / 'wide.npz'), wide).dc1.W.shape[0] == 2 * model.ch
