@@ -13,6 +13,7 @@ import chainer
 import numpy as np
 
 from computations.distributed import batch_normalization, create_world, shard
+from computations.report_stream import open_report_stream
 from computations.run_control import check_run_folder, resume
 from computations.quality import final_quality
 from computations.trainer import build_trainer, shown_generator
@@ -27,7 +28,6 @@ from utils.config_parse import load_config, write_config
 from utils.devices import device_for
 from utils.errors import UserError
 from utils.memory import require_memory
-from computations.report_stream import open_report_stream
 from utils.safe_files import ensure_output_dir
 
 

@@ -14,6 +14,8 @@ Used automatically when torch imports: for numpy arrays while
 is true and torch sees a CUDA device ([MODEL] fast_cpu / fast_gpu, both on by
 default). Otherwise Chainer's own functions run.
 """
+import functools
+
 import numpy as np
 import chainer
 import chainer.functions as F
@@ -26,7 +28,6 @@ except ImportError:  # the optional accelerator is absent: Chainer's path runs
 
 chainer.global_config.fast_cpu = True
 chainer.global_config.fast_gpu = True
-_cuda_ready = []  # [bool] once asked: whether torch can run on the GPU
 
 
 def available():
@@ -34,13 +35,13 @@ def available():
     return torch is not None
 
 
+@functools.lru_cache(maxsize=None)
 def cuda_available():
     """True when PyTorch is importable and sees a CUDA device (asked once)."""
-    if not _cuda_ready:
-        _cuda_ready.append(torch is not None and torch.cuda.is_available())
-        if _cuda_ready[0]:
-            torch.backends.cudnn.benchmark = True  # the shapes repeat every step
-    return _cuda_ready[0]
+    ready = torch is not None and torch.cuda.is_available()
+    if ready:
+        torch.backends.cudnn.benchmark = True  # the shapes repeat every step
+    return ready
 
 
 def in_use(x):

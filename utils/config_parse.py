@@ -277,8 +277,9 @@ def _check_whole(config, source):
                           ' found; quality_interval > 0 needs it (metrics/train_feature_net.py)')
     communicator = config.scale.communicator
     if config.model.use_gpu < 0 and communicator not in ('',) + CPU_COMMUNICATORS:
-        raise ConfigError(f'{source} [SCALE] communicator = {communicator!r}: expected naive'
-                          ' or flat on the CPU (use_gpu = -1); the others need GPUs')
+        raise ConfigError(f'{source} [SCALE] communicator = {communicator!r}: expected'
+                          f' {" or ".join(CPU_COMMUNICATORS)} on the CPU (use_gpu = -1); the'
+                          ' others need GPUs')
 
 
 def load_config(path, overrides=()):
