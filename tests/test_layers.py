@@ -34,8 +34,9 @@ def project_modules():
             if not p.endswith('__init__.py')}
 
 
-def imported(path):
-    """Project modules that the file at path imports (package imports name their module)."""
+def imported(path, modules):
+    """The modules among `modules` that the file at path imports (a package import names
+    its module)."""
     names = set()
     for node in ast.walk(ast.parse(open(path, encoding='utf-8').read())):
         if isinstance(node, ast.Import):
@@ -43,7 +44,6 @@ def imported(path):
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.update(f'{node.module}.{alias.name}' for alias in node.names)
             names.add(node.module)
-    modules = project_modules()
     return {name for name in names if name in modules}
 
 
@@ -52,7 +52,7 @@ def test_every_module_has_a_layer_and_imports_only_downwards():
     assert set(SCRIPTS) | set(BASE) <= set(modules), 'a listed module no longer exists'
     upward = []
     for module, path in sorted(modules.items()):
-        for target in sorted(imported(path)):
+        for target in sorted(imported(path, modules)):
             script_to_script = layer(module) == layer(target) == 4
             if layer(target) > layer(module) or script_to_script:
                 upward.append(f'{module} (layer {layer(module)}) imports {target}'
