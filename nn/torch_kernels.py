@@ -182,6 +182,7 @@ def deconv3d(x, W, b=None, stride=1, pad=0, outsize=None):
     return Deconv3D(stride, pad, outsize).apply(inputs)[0]
 
 
+
 class LeakyReLU(function_node.FunctionNode):
     """y = x if x > 0 else slope * x (slope > 0), on torch's vectorised kernel."""
 
@@ -211,6 +212,70 @@ class LeakyReLUGrad(function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         return LeakyReLUGrad(self.y, self.slope).apply(grad_outputs)
+
+
+class _TorchGraph(function_node.FunctionNode):
+    """y = fn(*inputs) on torch, its autograd graph kept: the backward is torch's own,
+    and where Chainer asks for a differentiable backward (the gradient penalty) it is
+    _TorchGraphGrad, whose backward is torch's double backward. One node in place of
+    the many Chainer composes fn from."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, inputs):
+        self.retain_inputs(tuple(range(len(inputs))))
+        self.leaves = [_tensor(a).requires_grad_() for a in inputs]
+        with torch.enable_grad():
+            self.y = self.fn(*self.leaves)
+        return _array(self.y.detach()),
+
+    def backward(self, indexes, grad_outputs):
+        if chainer.config.enable_backprop:
+            node = _TorchGraphGrad(self, indexes)
+            return node.apply(self.get_retained_inputs() + tuple(grad_outputs))
+        leaves = [self.leaves[i] for i in indexes]
+        grads = torch.autograd.grad(self.y, leaves, _tensor(grad_outputs[0].array),
+                                    retain_graph=True)
+        return tuple(chainer.Variable(_array(g)) for g in grads)
+
+
+class _TorchGraphGrad(function_node.FunctionNode):
+    """The gradients of a _TorchGraph node's inputs (indexes) given gy, kept
+    differentiable once more through torch's autograd (create_graph)."""
+
+    def __init__(self, forward_node, indexes):
+        self.forward_node, self.indexes = forward_node, tuple(indexes)
+
+    def forward(self, inputs):
+        node = self.forward_node
+        self.gy = _tensor(inputs[-1]).requires_grad_()
+        with torch.enable_grad():
+            self.grads = torch.autograd.grad(node.y, [node.leaves[i] for i in self.indexes],
+                                             self.gy, create_graph=True, retain_graph=True)
+        return tuple(_array(g.detach()) for g in self.grads)
+
+    def backward(self, indexes, grad_outputs):
+        if chainer.config.enable_backprop:
+            raise NotImplementedError('a third derivative through _TorchGraph')
+        pairs = [(g, _tensor(gg.array)) for g, gg in zip(self.grads, grad_outputs)
+                 if gg is not None and g.requires_grad]
+        sources = self.forward_node.leaves + [self.gy]
+        wanted = [sources[i] for i in indexes]
+        if not pairs:
+            return (None,) * len(indexes)
+        outputs, seeds = zip(*pairs)
+        grads = torch.autograd.grad(outputs, wanted, seeds, retain_graph=True,
+                                    allow_unused=True)
+        return tuple(None if g is None else chainer.Variable(_array(g)) for g in grads)
+
+
+def sample_norm(x, gamma, beta, eps):
+    """Layer normalisation of each sample over (C, T, H, W), then per-channel gamma and
+    beta (GroupNorm with one group), as one node on torch's kernels."""
+    def norm(x, gamma, beta):
+        return torch.nn.functional.group_norm(x, 1, gamma, beta, eps)
+    return _TorchGraph(norm).apply((x, gamma, beta))[0]
 
 
 def leaky_relu(x, slope=0.2):
