@@ -102,8 +102,7 @@ class SampleNorm(chainer.Link):
             self.beta = chainer.Parameter(chainer.initializers.Zero(), (channels,))
 
     def forward(self, x):
-        array = chainer.as_array(x)
-        if isinstance(array, np.ndarray) and torch_kernels.in_use(array):
+        if torch_kernels.fuses(chainer.as_array(x)):
             return torch_kernels.sample_norm(x, self.gamma, self.beta, self.eps)
         flat = F.reshape(x, (len(x), -1))
         xp = self.xp
@@ -173,11 +172,21 @@ class Critic(chainer.Chain):
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
 
     def forward(self, x):
-        h = torch_kernels.leaky_relu(self.c1(x))
-        h = torch_kernels.leaky_relu(self.ln2(self.c2(h)))
-        h = torch_kernels.leaky_relu(self.ln3(self.c3(h)))
-        h = torch_kernels.leaky_relu(self.ln4(self.c4(h)))
+        h = self._down(self.c1, None, x)
+        for conv, norm in ((self.c2, self.ln2), (self.c3, self.ln3), (self.c4, self.ln4)):
+            h = self._down(conv, norm, h)
         return self.l6(self.c5(h))
+
+    @staticmethod
+    def _down(conv, norm, h):
+        """LeakyReLU(norm(conv(h))), norm a SampleNorm or None: one node (conv, bias,
+        normalisation and activation) on the fast CPU path, else one per function."""
+        if torch_kernels.fuses(chainer.as_array(h)):
+            affine = (norm.gamma, norm.beta, norm.eps) if norm else None
+            return torch_kernels.conv_norm_leaky(h, conv.W, conv.b, conv.stride, conv.pad,
+                                                 affine)
+        h = conv(h)
+        return torch_kernels.leaky_relu(norm(h) if norm else h)
 
 
 def build_critic(model):

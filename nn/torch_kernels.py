@@ -218,15 +218,15 @@ class _TorchGraph(function_node.FunctionNode):
     """y = fn(*inputs) on torch, its autograd graph kept: the backward is torch's own,
     and where Chainer asks for a differentiable backward (the gradient penalty) it is
     _TorchGraphGrad, whose backward is torch's double backward. One node in place of
-    the many Chainer composes fn from."""
+    the many Chainer composes fn from. needs: which inputs want gradients."""
 
-    def __init__(self, fn):
-        self.fn = fn
+    def __init__(self, fn, needs):
+        self.fn, self.needs = fn, needs
 
     def forward(self, inputs):
         self.retain_inputs(tuple(range(len(inputs))))
-        self.leaves = [_tensor(a).requires_grad_() for a in inputs]
-        with torch.enable_grad():
+        self.leaves = [_tensor(a).requires_grad_(need) for a, need in zip(inputs, self.needs)]
+        with torch.set_grad_enabled(any(self.needs)):
             self.y = self.fn(*self.leaves)
         return _array(self.y.detach()),
 
@@ -260,14 +260,26 @@ class _TorchGraphGrad(function_node.FunctionNode):
             raise NotImplementedError('a third derivative through _TorchGraph')
         pairs = [(g, _tensor(gg.array)) for g, gg in zip(self.grads, grad_outputs)
                  if gg is not None and g.requires_grad]
-        sources = self.forward_node.leaves + [self.gy]
-        wanted = [sources[i] for i in indexes]
         if not pairs:
             return (None,) * len(indexes)
+        sources = self.forward_node.leaves + [self.gy]
         outputs, seeds = zip(*pairs)
-        grads = torch.autograd.grad(outputs, wanted, seeds, retain_graph=True,
-                                    allow_unused=True)
+        grads = torch.autograd.grad(outputs, [sources[i] for i in indexes], seeds,
+                                    retain_graph=True, allow_unused=True)
         return tuple(None if g is None else chainer.Variable(_array(g)) for g in grads)
+
+
+def fused(fn, inputs):
+    """fn(*tensors) -> tensor, computed on torch as one Chainer node (_TorchGraph),
+    differentiable twice. CPU only: the GPU path keeps the separate nodes."""
+    needs = tuple(chainer.config.enable_backprop and isinstance(v, chainer.Variable)
+                  and v.requires_grad for v in inputs)
+    return _TorchGraph(fn, needs).apply(inputs)[0]
+
+
+def fuses(x):
+    """Whether the fused nodes serve input array x now (numpy on the fast CPU path)."""
+    return isinstance(x, np.ndarray) and in_use(x)
 
 
 def sample_norm(x, gamma, beta, eps):
@@ -275,7 +287,20 @@ def sample_norm(x, gamma, beta, eps):
     beta (GroupNorm with one group), as one node on torch's kernels."""
     def norm(x, gamma, beta):
         return torch.nn.functional.group_norm(x, 1, gamma, beta, eps)
-    return _TorchGraph(norm).apply((x, gamma, beta))[0]
+    return fused(norm, (x, gamma, beta))
+
+
+def conv_norm_leaky(x, W, b, stride, pad, norm=None, slope=0.2):
+    """leaky_relu(sample_norm(conv3d(x, W, b))) as one node; norm is (gamma, beta, eps)
+    or None for no normalisation."""
+    strides, pads = _triple(stride), _triple(pad)
+
+    def layer(x, W, b, *affine):
+        h = torch.nn.functional.conv3d(x, W, b, strides, pads)
+        if affine:
+            h = torch.nn.functional.group_norm(h, 1, *affine, norm[2])
+        return torch.nn.functional.leaky_relu(h, slope)
+    return fused(layer, (x, W, b) + (tuple(norm[:2]) if norm else ()))
 
 
 def leaky_relu(x, slope=0.2):
