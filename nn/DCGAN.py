@@ -149,7 +149,7 @@ class Generator(chainer.Chain):
         h = torch_kernels.leaky_relu(self.bn1(self.dc1(h)))
         h = torch_kernels.leaky_relu(self.bn2(self.dc2(h)))
         h = torch_kernels.leaky_relu(self.bn3(self.dc3(h)))
-        return F.tanh(self.dc4(h))
+        return torch_kernels.tanh(self.dc4(h))
 
 
 class Critic(chainer.Chain):

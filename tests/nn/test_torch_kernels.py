@@ -165,3 +165,14 @@ def test_sample_norm_matches_chainer_forward_backward_double():
     gradient_check.check_backward(fused, (x, gamma, beta), gy, **TOL)
     gradient_check.check_double_backward(fused, (x, gamma, beta), gy, (ggx, ggg, ggb), **TOL)
 
+
+
+def test_tanh_matches_chainer_forward_backward_double():
+    rng = np.random.RandomState(7)
+    x = rng.uniform(-2, 2, (3, 4, 5))
+    ours = torch_kernels.tanh(x)
+    assert _conv_creators(ours) == {'_TorchGraph'}
+    np.testing.assert_allclose(ours.array, F.tanh(x).array, rtol=1e-12)
+    gy, ggx = _rand(rng, *x.shape), _rand(rng, *x.shape)
+    gradient_check.check_backward(torch_kernels.tanh, x, gy, **TOL)
+    gradient_check.check_double_backward(torch_kernels.tanh, x, gy, ggx, **TOL)
