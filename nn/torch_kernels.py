@@ -188,7 +188,6 @@ def deconv3d(x, W, b=None, stride=1, pad=0, outsize=None):
     return Deconv3D(stride, pad, outsize).apply(inputs)[0]
 
 
-
 class LeakyReLU(function_node.FunctionNode):
     """y = x if x > 0 else slope * x (slope > 0), on torch's vectorised kernel."""
 

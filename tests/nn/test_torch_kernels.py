@@ -166,7 +166,6 @@ def test_sample_norm_matches_chainer_forward_backward_double():
     gradient_check.check_double_backward(fused, (x, gamma, beta), gy, (ggx, ggg, ggb), **TOL)
 
 
-
 def test_tanh_matches_chainer_forward_backward_double():
     rng = np.random.RandomState(7)
     x = rng.uniform(-2, 2, (3, 4, 5))
