@@ -10,10 +10,9 @@ Arrays stay numpy or CuPy: torch views numpy memory directly and CuPy memory
 through DLPack, without copies.
 
 On the CPU, larger pieces also run as one node each (fused): a critic layer
-(convolution, bias, per-sample normalisation, LeakyReLU), the per-sample
-normalisation alone and tanh, with torch's autograd for their backward and double
-backward, since Chainer's cost per function application is a large share of a
-small model's step (bench/RESULTS.md). The GPU path keeps the separate nodes.
+(convolution, bias, per-sample normalisation, LeakyReLU) and tanh, with torch's
+autograd for their backward and double backward, since Chainer's cost per function
+application is a large share of a small model's step (bench/RESULTS.md). The GPU path keeps the separate nodes.
 
 Used automatically when torch imports: for numpy arrays while
 `chainer.config.fast_cpu` is true, for CuPy arrays while `chainer.config.fast_gpu`
@@ -287,14 +286,6 @@ def fuses(x):
     return isinstance(x, np.ndarray) and in_use(x)
 
 
-def sample_norm(x, gamma, beta, eps):
-    """Layer normalisation of each sample over (C, T, H, W), then per-channel gamma and
-    beta (GroupNorm with one group), as one node on torch's kernels."""
-    def norm(x, gamma, beta):
-        return torch.nn.functional.group_norm(x, 1, gamma, beta, eps)
-    return fused(norm, (x, gamma, beta))
-
-
 def tanh(x):
     """F.tanh, on torch's vectorised kernel where the fused nodes serve x (numpy's
     tanh is single-threaded and about 3x slower on the generator's output)."""
@@ -304,8 +295,8 @@ def tanh(x):
 
 
 def conv_norm_leaky(x, W, b, stride, pad, norm=None, slope=0.2):
-    """leaky_relu(sample_norm(conv3d(x, W, b))) as one node; norm is (gamma, beta, eps)
-    or None for no normalisation."""
+    """leaky_relu(group_norm(conv3d(x, W, b))) as one node: GroupNorm with one group is
+    the critic's SampleNorm; norm is (gamma, beta, eps), or None for no normalisation."""
     strides, pads = _triple(stride), _triple(pad)
 
     def layer(x, W, b, *affine):

@@ -6,7 +6,7 @@ import chainer.functions as F
 from chainer import gradient_check
 
 from nn import torch_kernels
-from nn.DCGAN import Critic, Generator, SampleNorm
+from nn.DCGAN import Critic, Generator
 
 pytestmark = pytest.mark.skipif(not torch_kernels.available(), reason='PyTorch is not installed')
 
@@ -146,24 +146,6 @@ def test_conv_norm_leaky_matches_chainer_forward_backward_double(normalised):
     ggs = tuple(_rand(rng, *a.shape) for a in inputs)
     gradient_check.check_backward(fused, inputs, gy, **TOL)
     gradient_check.check_double_backward(fused, inputs, gy, ggs, **TOL)
-
-
-def test_sample_norm_matches_chainer_forward_backward_double():
-    rng = np.random.RandomState(4)
-    x, gamma, beta = _rand(rng, 2, 3, 2, 4, 4), _rand(rng, 3), _rand(rng, 3)
-    norm = SampleNorm(3)
-    norm.gamma.array[:], norm.beta.array[:] = gamma, beta
-    with chainer.using_config('fast_cpu', False):
-        reference = norm(x.astype(np.float32)).array
-    ours = torch_kernels.sample_norm(x, gamma, beta, norm.eps)
-    assert type(ours.creator_node).__name__ == '_TorchGraph'
-    np.testing.assert_allclose(ours.array, reference, rtol=1e-4, atol=1e-5)
-    gy, ggx, ggg, ggb = (_rand(rng, *a.shape) for a in (x, x, gamma, beta))
-
-    def fused(x, gamma, beta):
-        return torch_kernels.sample_norm(x, gamma, beta, 1e-5)
-    gradient_check.check_backward(fused, (x, gamma, beta), gy, **TOL)
-    gradient_check.check_double_backward(fused, (x, gamma, beta), gy, (ggx, ggg, ggb), **TOL)
 
 
 def test_tanh_matches_chainer_forward_backward_double():
