@@ -11,8 +11,9 @@ through DLPack, without copies.
 
 On the CPU, larger pieces also run as one node each (fused): a critic layer
 (convolution, bias, per-sample normalisation, LeakyReLU) and tanh, with torch's
-autograd for their backward and double backward, since Chainer's cost per function
-application is a large share of a small model's step (bench/RESULTS.md). The GPU path keeps the separate nodes.
+autograd for their backward and double backward, since Chainer's cost per
+function application is a large share of a small model's step
+(bench/RESULTS.md). The GPU path keeps the separate nodes.
 
 Used automatically when torch imports: for numpy arrays while
 `chainer.config.fast_cpu` is true, for CuPy arrays while `chainer.config.fast_gpu`
