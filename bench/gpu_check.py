@@ -1,24 +1,28 @@
 """On a CUDA machine: the GPU paths compute what the CPU path does, and how fast they are.
 
     python bench/gpu_check.py [--device 0] [--batches 16,64] [--reps 3] [--budget 240]
+                              [--ch 512] [--upsample deconv] [--paths pytorch,torch,chainer]
 
 --device -1 runs part 1 alone on the CPU (Chainer's own path against the
 PyTorch-kernel path): a check of this script itself on a machine without a GPU.
 
 1. Same weights, real batch, latents and interpolation factors on the CPU
    (Chainer's own functions) and on the GPU, for each GPU convolution path
-   ('torch': PyTorch's cuDNN kernels on CuPy arrays, nn/torch_kernels.py;
+   ('torch': PyTorch's cuDNN kernels on CuPy arrays, nn/torch_kernels.py, with
+   its fused nodes, and 'torch unfused' with one node per function;
    'chainer': Chainer's CuPy path, cuDNN when this CuPy has it, else im2col),
    for both [MODEL] upsample modes: critic loss, the gradient penalty on its own,
    generator loss, every gradient, and the inference-mode (BatchNorm running
    statistics) generator output. TF32 is off here, so float32 tolerances hold:
    largest relative difference (to the array's largest magnitude) under 1e-3.
-2. Seconds per WGAN-GP iteration at the seed's size (ch 512, 64x64 pixels,
-   32 frames) for each batch size and path, and the same step written in PyTorch
-   (bench/torch_peer.py) on the same card, with peak GPU memory; median of --reps
+2. Seconds per WGAN-GP iteration at 64x64 pixels, 32 frames (--ch 512 is the
+   seed's width) for each batch size and path, and the same step written in
+   PyTorch (bench/torch_peer.py, deconv only) on the same card, with peak GPU
+   memory; median of --reps
    after a warm-up; rows that would start after --budget seconds are skipped.
 """
 import argparse
+import contextlib
 import copy
 import sys
 import time
@@ -93,14 +97,25 @@ def trained_statistics(gen):
 
 
 def gpu_paths(device):
-    """(name, fast_cpu, fast_gpu) of every path to compare against the CPU."""
+    """(name, chainer config) of every path to compare against the CPU."""
+    torch_paths = [('torch', {'fused_nodes': True}), ('torch unfused', {'fused_nodes': False})]
     if device.xp is np:
-        return [('cpu torch', True, False)] if torch_kernels.available() else []
+        return ([('cpu ' + name, dict(config, fast_cpu=True, fast_gpu=False))
+                 for name, config in torch_paths] if torch_kernels.available() else [])
     chainer_path = 'gpu cuDNN' if chainer.backends.cuda.cudnn_enabled else 'gpu im2col'
-    paths = [(chainer_path, False, False)]
+    paths = [(chainer_path, {'fast_cpu': False, 'fast_gpu': False})]
     if torch_kernels.cuda_available():
-        paths.append(('gpu torch', False, True))
+        paths += [('gpu ' + name, dict(config, fast_cpu=False, fast_gpu=True))
+                  for name, config in torch_paths]
     return paths
+
+
+def configured(config):
+    """A context in which each chainer.config key of config has its value."""
+    stack = contextlib.ExitStack()
+    for key, value in config.items():
+        stack.enter_context(chainer.using_config(key, value))
+    return stack
 
 
 def compare(device):
@@ -121,9 +136,8 @@ def compare(device):
         with chainer.using_config('fast_cpu', False):
             reference = quantities(gen, critic, real, chainer.get_device('@numpy'))
         results = []
-        for _, fast_cpu, fast_gpu in paths:
-            with chainer.using_config('fast_cpu', fast_cpu), \
-                    chainer.using_config('fast_gpu', fast_gpu):
+        for _, config in paths:
+            with configured(config):
                 results.append(quantities(gen, critic, real, device))
         for group in GROUPS:
             diffs = [group_difference(reference[group], r[group]) for r in results]
@@ -157,22 +171,22 @@ def peak_memory_gb():
     return held / 1e9
 
 
-def make_timed_step(path, batch, device):
+def make_timed_step(path, batch, device, ch, upsample):
     if path == 'pytorch':
         from bench.torch_peer import TorchStep
-        return TorchStep(512, 64, 32, batch, device='cuda')
-    step = ChainerStep(512, 64, 32, batch, fast=False, device=device)
-    fast_gpu = path == 'torch'
+        return TorchStep(ch, 64, 32, batch, device='cuda')
+    step = ChainerStep(ch, 64, 32, batch, fast=False, device=device, upsample=upsample)
+    config = {'fast_gpu': path.startswith('torch'), 'fused_nodes': path == 'torch'}
 
     def run():
-        with chainer.using_config('fast_gpu', fast_gpu):
+        with configured(config):
             step()
     return run
 
 
-def time_step(path, batch, device, reps):
+def time_step(path, batch, device, reps, ch, upsample):
     reset_memory()
-    step = make_timed_step(path, batch, device)
+    step = make_timed_step(path, batch, device, ch, upsample)
     step()
     synchronize()
     times = []
@@ -184,19 +198,27 @@ def time_step(path, batch, device, reps):
     return float(np.median(times)), peak_memory_gb()
 
 
-def timings(device, batches, reps, deadline):
+def timed_paths(wanted, upsample):
+    """The timing rows to run, the PyTorch peer first (the ratios' reference; its
+    generator upsamples with transposed convolutions only)."""
     chainer_path = 'chainer cuDNN' if chainer.backends.cuda.cudnn_enabled else 'chainer im2col'
-    paths = ['torch', chainer_path] if torch_kernels.cuda_available() else [chainer_path]
-    paths += ['pytorch'] * torch_kernels.cuda_available()
-    print('\n| ch 512, 64x64x32, batch | path | s/iter | x pytorch | peak GPU GB |')
+    paths = ['pytorch'] * (upsample == 'deconv') + ['torch', 'torch unfused', chainer_path]
+    if not torch_kernels.cuda_available():
+        paths = [chainer_path]
+    return [p for p in paths if p.split()[0] in wanted]
+
+
+def timings(device, args, deadline):
+    print(f'\n| ch {args.ch}, 64x64x32, {args.upsample}, batch | path | s/iter | x pytorch'
+          ' | peak GPU GB |')
     print('|---|---|---|---|---|')
-    for batch in batches:
+    for batch in [int(b) for b in args.batches.split(',')]:
         measured = {}
-        for path in reversed(paths):  # the PyTorch peer first: the ratio's reference
+        for path in timed_paths(args.paths.split(','), args.upsample):
             if time.monotonic() > deadline:
                 print(f'| {batch} | {path} | skipped (--budget) | | |', flush=True)
                 continue
-            seconds, memory = time_step(path, batch, device, reps)
+            seconds, memory = time_step(path, batch, device, args.reps, args.ch, args.upsample)
             measured[path] = seconds
             ratio = f'{seconds / measured["pytorch"]:.2f}' if 'pytorch' in measured else '-'
             print(f'| {batch} | {path} | {seconds:.3f} | {ratio} | {memory:.1f} |', flush=True)
@@ -218,6 +240,10 @@ def main():
     parser.add_argument('--device', type=int, default=0)
     parser.add_argument('--batches', default='16,64')
     parser.add_argument('--reps', type=int, default=3)
+    parser.add_argument('--ch', type=int, default=512, help='channels of the timed networks')
+    parser.add_argument('--upsample', default='deconv', choices=('deconv', 'resize'))
+    parser.add_argument('--paths', default='pytorch,torch,chainer',
+                        help='timed paths: pytorch, torch (fused and unfused), chainer')
     parser.add_argument('--budget', type=float, default=240.0,
                         help='seconds after which no further timing row starts')
     args = parser.parse_args()
@@ -231,7 +257,7 @@ def main():
     print(describe_versions(), flush=True)
     worst = compare(device)
     if args.device >= 0:
-        timings(device, [int(b) for b in args.batches.split(',')], args.reps, deadline)
+        timings(device, args, deadline)
     return 0 if worst < TOLERANCE else 1
 
 

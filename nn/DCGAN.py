@@ -91,8 +91,8 @@ def _down(in_ch, out_ch, init):
 class SampleNorm(chainer.Link):
     """Layer normalisation of each sample over (C, T, H, W), then a learned
     per-channel scale and shift. Built from differentiable functions so the
-    gradient penalty can backpropagate through it twice. On the fast CPU path the
-    critic runs it inside one fused node per layer instead (Critic._layer)."""
+    gradient penalty can backpropagate through it twice. Where the fused nodes serve
+    (nn/torch_kernels.py) the critic runs it inside one per layer (Critic._layer)."""
 
     def __init__(self, channels, eps=1e-5):
         super().__init__()
@@ -178,7 +178,7 @@ class Critic(chainer.Chain):
     @staticmethod
     def _layer(conv, norm, h):
         """LeakyReLU(norm(conv(h))), norm a SampleNorm or None: one node (conv, bias,
-        normalisation and activation) on the fast CPU path, else one per function."""
+        normalisation and activation) where the fused nodes serve, else one per function."""
         if torch_kernels.fuses(chainer.as_array(h)):
             affine = (norm.gamma, norm.beta, norm.eps) if norm else None
             return torch_kernels.conv_norm_leaky(h, conv.W, conv.b, conv.stride, conv.pad,

@@ -9,11 +9,12 @@ backward is written with these nodes again, as Chainer's own convolution does).
 Arrays stay numpy or CuPy: torch views numpy memory directly and CuPy memory
 through DLPack, without copies.
 
-On the CPU, larger pieces also run as one node each (fused): a critic layer
-(convolution, bias, per-sample normalisation, LeakyReLU) and tanh, with torch's
-autograd for their backward and double backward, since Chainer's cost per
-function application is a large share of a small model's step
-(bench/RESULTS.md). The GPU path keeps the separate nodes.
+Larger pieces also run as one node each (fused): a critic layer (convolution,
+bias, per-sample normalisation, LeakyReLU) and tanh, with torch's autograd for
+their backward and double backward, since Chainer's cost per function
+application is a large share of a step (bench/RESULTS.md), on the CPU and even
+more so on a GPU. `chainer.config.fused_nodes = False` keeps one node per function
+(the kernels above still serve the convolutions).
 
 Used automatically when torch imports: for numpy arrays while
 `chainer.config.fast_cpu` is true, for CuPy arrays while `chainer.config.fast_gpu`
@@ -34,6 +35,7 @@ except ImportError:  # the optional accelerator is absent: Chainer's path runs
 
 chainer.global_config.fast_cpu = True
 chainer.global_config.fast_gpu = True
+chainer.global_config.fused_nodes = True
 
 
 def available():
@@ -276,15 +278,16 @@ class _TorchGraphGrad(function_node.FunctionNode):
 
 def fused(fn, inputs):
     """fn(*tensors) -> tensor, computed on torch as one Chainer node (_TorchGraph),
-    differentiable twice. CPU only: the GPU path keeps the separate nodes."""
+    differentiable twice."""
     needs = tuple(chainer.config.enable_backprop and isinstance(v, chainer.Variable)
                   and v.requires_grad for v in inputs)
     return _TorchGraph(fn, needs).apply(inputs)[0]
 
 
 def fuses(x):
-    """Whether the fused nodes serve input array x now (numpy on the fast CPU path)."""
-    return isinstance(x, np.ndarray) and in_use(x)
+    """Whether the fused nodes serve input array x now (the accelerator serves it and
+    chainer.config.fused_nodes is on)."""
+    return chainer.config.fused_nodes and in_use(x)
 
 
 def tanh(x):

@@ -2,14 +2,17 @@
 # One lent-GPU session (../shared/GPU.md), run from the repository root on the lent machine
 # with `.whl` carried (the chainer wheel): bench/gpu_check.py while the built-in dataset is
 # made, then main_train.py at 64x64x32 for TRAIN_S seconds (continuing the shipped run,
-# models/trainer_snapshot.npz, when RUN holds none), a resume of that run on the GPU, and gifs
-# from its GPU-written generator on the CPU. Results land in $OUT: session.log,
+# models/trainer_snapshot.npz, when RUN holds none; should it fail early, again without the fused
+# nodes), a RESUME_S-second resume of that run on the GPU, and gifs from its GPU-written
+# generator on the CPU. CHECK_ARGS go to gpu_check. Results land in $OUT: session.log,
 # the newest trainer snapshot in 15 MB parts (join with cat) and run.tar.gz (log, networks,
 # gifs, plots). Locally, GPU=-1 OUT=/tmp/out TRAIN_S=30 CHECK_S=0 runs the same steps on the CPU.
 set -u
 GPU=${GPU:-0}
 TRAIN_S=${TRAIN_S:-270}
 CHECK_S=${CHECK_S:-170}
+CHECK_ARGS=${CHECK_ARGS:-}
+RESUME_S=${RESUME_S:-45}
 RUN=${RUN:-runs/gpu}
 OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT"
@@ -28,7 +31,8 @@ $PY -c "from utils import chainer_compat; from datastream.moving_shapes import e
 ensure_dataset('data/moving_shapes', 'index.txt', 1024)" &
 BUILD=$!
 if [ "$CHECK_S" -gt 0 ]; then
-    timeout -s TERM "$CHECK_S" $PY bench/gpu_check.py --device "$GPU" --budget $((CHECK_S - 60))
+    timeout -s TERM "$CHECK_S" $PY bench/gpu_check.py --device "$GPU" --budget $((CHECK_S - 60)) \
+        $CHECK_ARGS
     echo "gpu_check exit $?"
 fi
 wait $BUILD
@@ -49,15 +53,23 @@ timeout -s TERM "$TRAIN_S" $PY main_train.py "${ARGS[@]}"
 RC=$?
 LEFT=$((TRAIN_S - $(date +%s) + START))
 echo "train exit $RC, $LEFT s left"
-if [ "$RC" != 124 ] && [ "$LEFT" -gt 60 ]; then
-    stamp "train again with Chainer's own GPU convolutions (fast_gpu = no)"
-    rm -rf "$RUN"
-    timeout -s TERM "$LEFT" $PY main_train.py "${ARGS[@]}" --set MODEL.fast_gpu=no
+if [ "$RC" != 124 ] && [ "$RC" != 0 ] && [ "$LEFT" -gt 60 ]; then
+    stamp "train again with one node per function (chainer.config.fused_nodes = False)"
+    timeout -s TERM "$LEFT" $PY -c "import runpy, sys
+from utils import chainer_compat
+import chainer
+from nn import torch_kernels
+chainer.global_config.fused_nodes = False
+sys.argv = ['main_train.py'] + sys.argv[1:]
+runpy.run_path('main_train.py', run_name='__main__')" "${ARGS[@]}"
+    echo "unfused train exit $?"
 fi
 
-stamp "resume on the GPU"
-timeout -s TERM 45 $PY main_train.py "${ARGS[@]}"
-echo "resume exit $?"
+if [ "$RESUME_S" -gt 0 ]; then
+    stamp "resume on the GPU"
+    timeout -s TERM "$RESUME_S" $PY main_train.py "${ARGS[@]}"
+    echo "resume exit $?"
+fi
 SNAP=$(ls -t "$RUN"/snapshot_iter_* 2>/dev/null | head -1)
 N=${SNAP##*_}
 stamp "gifs on the CPU from the GPU-written gen_avg_iter_$N.npz"

@@ -73,10 +73,12 @@ def _penalty_grads(critic, x):
                                   if p.grad is not None}
 
 
-def test_critic_penalty_and_its_weight_gradients_agree_with_chainer_path():
+@pytest.mark.parametrize('fused', [True, False])
+def test_critic_penalty_and_its_weight_gradients_agree_with_chainer_path(fused):
     critic = Critic(ch=8, n_frames=16, frame_size=16)
     x = np.random.RandomState(2).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
-    fast = _penalty_grads(critic, x)
+    with chainer.using_config('fused_nodes', fused):
+        fast = _penalty_grads(critic, x)
     with chainer.using_config('fast_cpu', False):
         slow = _penalty_grads(critic, x)
     assert fast[0] == pytest.approx(slow[0], rel=1e-4)
@@ -110,6 +112,10 @@ def test_fast_path_is_used_on_cpu_and_the_switch_turns_it_off():
     score = critic(gen(gen.make_hidden(2)))
     assert {'Conv3D', 'Deconv3D', 'LeakyReLU', '_TorchGraph'} <= _conv_creators(score)
     assert not {'ConvolutionND', 'DeconvolutionND', 'LayerNormalization'} & _conv_creators(score)
+    with chainer.using_config('fused_nodes', False):
+        score = critic(gen(gen.make_hidden(2)))
+    assert {'Conv3D', 'Deconv3D', 'LeakyReLU', 'LayerNormalization'} <= _conv_creators(score)
+    assert '_TorchGraph' not in _conv_creators(score)
     with chainer.using_config('fast_cpu', False):
         score = critic(gen(gen.make_hidden(2)))
     assert {'ConvolutionND', 'DeconvolutionND', 'LeakyReLU'} <= _conv_creators(score)
