@@ -60,11 +60,7 @@ class WGANGPUpdater(training.StandardUpdater):
         """E[(||grad D(x_hat)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable."""
         eps = self.rng.uniform(0, 1, (len(real) * self.size, 1, 1, 1, 1)).astype(real.dtype)
         eps = self._to_device(self._my_slice(eps, len(real)))
-        x_hat = chainer.Variable(eps * real + (1 - eps) * fake)
-        score = self.critic(x_hat)
-        grad, = chainer.grad([score], [x_hat], enable_double_backprop=True)
-        norm = F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4)) + 1e-12)
-        return F.mean((norm - 1) ** 2)
+        return self.critic.gradient_penalty(eps * real + (1 - eps) * fake)
 
     def critic_loss(self, real):
         """One critic loss on a real batch; reports against the critic."""

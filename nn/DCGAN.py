@@ -12,6 +12,7 @@ import chainer.links as L
 from nn import torch_kernels
 from utils.config_parse import UPSAMPLING
 
+LEAKY_SLOPE = 0.2  # of every LeakyReLU in both networks
 
 class Conv3D(L.ConvolutionND):
     """3D convolution with one int stride and pad; runs on PyTorch's kernels
@@ -92,7 +93,7 @@ class SampleNorm(chainer.Link):
     """Layer normalisation of each sample over (C, T, H, W), then a learned
     per-channel scale and shift. Built from differentiable functions so the
     gradient penalty can backpropagate through it twice. Where the fused nodes serve
-    (nn/torch_kernels.py) the critic runs it inside one per layer (Critic._layer)."""
+    (nn/torch_kernels.py) the critic runs it inside its one fused node instead."""
 
     def __init__(self, channels, eps=1e-5):
         super().__init__()
@@ -142,11 +143,11 @@ class Generator(chainer.Chain):
         return z / np.linalg.norm(z, axis=1, keepdims=True)
 
     def forward(self, z):
-        h = torch_kernels.leaky_relu(self.bn0(self.l0(z)))
+        h = torch_kernels.leaky_relu(self.bn0(self.l0(z)), LEAKY_SLOPE)
         h = F.reshape(h, (len(z), self.ch) + self.base)
-        h = torch_kernels.leaky_relu(self.bn1(self.dc1(h)))
-        h = torch_kernels.leaky_relu(self.bn2(self.dc2(h)))
-        h = torch_kernels.leaky_relu(self.bn3(self.dc3(h)))
+        h = torch_kernels.leaky_relu(self.bn1(self.dc1(h)), LEAKY_SLOPE)
+        h = torch_kernels.leaky_relu(self.bn2(self.dc2(h)), LEAKY_SLOPE)
+        h = torch_kernels.leaky_relu(self.bn3(self.dc3(h)), LEAKY_SLOPE)
         return torch_kernels.tanh(self.dc4(h))
 
 
@@ -170,21 +171,44 @@ class Critic(chainer.Chain):
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
 
     def forward(self, x):
-        h = self._layer(self.c1, None, x)
-        for conv, norm in ((self.c2, self.ln2), (self.c3, self.ln3), (self.c4, self.ln4)):
-            h = self._layer(conv, norm, h)
+        if torch_kernels.fuses(chainer.as_array(x)):
+            return torch_kernels.fused(self._torch_function(), (x,) + self._torch_params())
+        h = x
+        for conv, norm in self._layers():
+            h = conv(h)
+            h = torch_kernels.leaky_relu(norm(h) if norm else h, LEAKY_SLOPE)
         return self.l6(self.c5(h))
 
-    @staticmethod
-    def _layer(conv, norm, h):
-        """LeakyReLU(norm(conv(h))), norm a SampleNorm or None: one node (conv, bias,
-        normalisation and activation) where the fused nodes serve, else one per function."""
-        if torch_kernels.fuses(chainer.as_array(h)):
-            affine = (norm.gamma, norm.beta, norm.eps) if norm else None
-            return torch_kernels.conv_norm_leaky(h, conv.W, conv.b, conv.stride, conv.pad,
-                                                 affine)
-        h = conv(h)
-        return torch_kernels.leaky_relu(norm(h) if norm else h)
+    def gradient_penalty(self, x):
+        """E[(||grad D(x)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable: one
+        fused node where the fused nodes serve x, else Chainer's double backward."""
+        if torch_kernels.fuses(chainer.as_array(x)):
+            return torch_kernels.input_gradient_penalty(self._torch_function(), x,
+                                                        self._torch_params())
+        x = x if isinstance(x, chainer.Variable) else chainer.Variable(x)
+        grad, = chainer.grad([self(x)], [x], enable_double_backprop=True)
+        norm = F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4)) + 1e-12)
+        return F.mean((norm - 1) ** 2)
+
+    def _layers(self):
+        """(convolution, SampleNorm or None) of each downsampling layer."""
+        return ((self.c1, None), (self.c2, self.ln2), (self.c3, self.ln3), (self.c4, self.ln4))
+
+    def _torch_function(self):
+        """forward as one torch function of (x, *self._torch_params())."""
+        steps = []
+        for conv, norm in self._layers():
+            steps.append(('conv', conv.stride, conv.pad))
+            steps += [('norm', norm.eps)] if norm else []
+            steps.append(('leaky', LEAKY_SLOPE))
+        return torch_kernels.sequential(steps + [('conv', self.c5.stride, self.c5.pad),
+                                                 ('linear',)])
+
+    def _torch_params(self):
+        params = []
+        for conv, norm in self._layers():
+            params += [conv.W, conv.b] + ([norm.gamma, norm.beta] if norm else [])
+        return tuple(params + [self.c5.W, self.c5.b, self.l6.W, self.l6.b])
 
 
 def build_critic(model):

@@ -9,8 +9,8 @@ backward is written with these nodes again, as Chainer's own convolution does).
 Arrays stay numpy or CuPy: torch views numpy memory directly and CuPy memory
 through DLPack, without copies.
 
-Larger pieces also run as one node each (fused): a critic layer (convolution,
-bias, per-sample normalisation, LeakyReLU) and tanh, with torch's autograd for
+Larger pieces also run as one node each (fused): the whole critic (`sequential`),
+its gradient penalty (`input_gradient_penalty`) and tanh, with torch's autograd for
 their backward and double backward, since Chainer's cost per function
 application is a large share of a step (bench/RESULTS.md), on the CPU and even
 more so on a GPU. `chainer.config.fused_nodes = False` keeps one node per function
@@ -63,10 +63,14 @@ def in_use(x):
 
 
 def _tensor(array):
-    """A torch tensor sharing array's memory (numpy directly, CuPy through DLPack)."""
+    """A torch tensor sharing array's memory (numpy directly, CuPy through DLPack);
+    a copy first where array is not C-contiguous (ascontiguousarray alone would also
+    turn a 0-d array into a 1-d one)."""
+    if not array.flags.c_contiguous:
+        array = chainer.backends.cuda.get_array_module(array).ascontiguousarray(array)
     if isinstance(array, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(array))
-    return torch.from_dlpack(chainer.backends.cuda.cupy.ascontiguousarray(array))
+        return torch.from_numpy(array)
+    return torch.from_dlpack(array)
 
 
 def _array(tensor):
@@ -243,8 +247,8 @@ class _TorchGraph(function_node.FunctionNode):
             return node.apply(self.get_retained_inputs() + tuple(grad_outputs))
         leaves = [self.leaves[i] for i in indexes]
         grads = torch.autograd.grad(self.y, leaves, _tensor(grad_outputs[0].array),
-                                    retain_graph=True)
-        return tuple(chainer.Variable(_array(g)) for g in grads)
+                                    retain_graph=True, allow_unused=True)
+        return tuple(None if g is None else chainer.Variable(_array(g)) for g in grads)
 
 
 class _TorchGraphGrad(function_node.FunctionNode):
@@ -258,8 +262,11 @@ class _TorchGraphGrad(function_node.FunctionNode):
         node = self.forward_node
         self.gy = _tensor(inputs[-1]).requires_grad_()
         with torch.enable_grad():
-            self.grads = torch.autograd.grad(node.y, [node.leaves[i] for i in self.indexes],
-                                             self.gy, create_graph=True, retain_graph=True)
+            leaves = [node.leaves[i] for i in self.indexes]
+            grads = torch.autograd.grad(node.y, leaves, self.gy, create_graph=True,
+                                        retain_graph=True, allow_unused=True)
+        # an input y does not depend on has a zero gradient, constant in every input
+        self.grads = [torch.zeros_like(x) if g is None else g for x, g in zip(leaves, grads)]
         return tuple(_array(g.detach()) for g in self.grads)
 
     def backward(self, indexes, grad_outputs):
@@ -298,17 +305,44 @@ def tanh(x):
     return F.tanh(x)
 
 
-def conv_norm_leaky(x, W, b, stride, pad, norm=None, slope=0.2):
-    """leaky_relu(group_norm(conv3d(x, W, b))) as one node: GroupNorm with one group is
-    the critic's SampleNorm; norm is (gamma, beta, eps), or None for no normalisation."""
-    strides, pads = _triple(stride), _triple(pad)
+def sequential(steps):
+    """A torch function fn(x, *params) applying steps in order, each taking its
+    parameters from params in turn: ('conv', stride, pad) a 3D convolution (W, b),
+    ('norm', eps) per-sample normalisation with a per-channel affine (gamma, beta;
+    GroupNorm with one group), ('leaky', slope) LeakyReLU, ('linear',) the flattened
+    input times W transposed plus b (W, b), as Chainer's Linear."""
+    functional = torch.nn.functional
 
-    def layer(x, W, b, *affine):
-        h = torch.nn.functional.conv3d(x, W, b, strides, pads)
-        if affine:
-            h = torch.nn.functional.group_norm(h, 1, *affine, norm[2])
-        return torch.nn.functional.leaky_relu(h, slope)
-    return fused(layer, (x, W, b) + (tuple(norm[:2]) if norm else ()))
+    def fn(x, *params):
+        params = iter(params)
+        for step in steps:
+            if step[0] == 'conv':
+                x = functional.conv3d(x, next(params), next(params), _triple(step[1]),
+                                      _triple(step[2]))
+            elif step[0] == 'norm':
+                x = functional.group_norm(x, 1, next(params), next(params), step[1])
+            elif step[0] == 'leaky':
+                x = functional.leaky_relu(x, step[1])
+            elif step[0] == 'linear':
+                x = functional.linear(x.flatten(1), next(params), next(params))
+            else:
+                raise ValueError(f'unknown step {step!r}')
+        return x
+    return fn
+
+
+def input_gradient_penalty(fn, x, params):
+    """E[(||d fn(x) / dx||_2 - 1)^2], the norm over every axis but the first, as one
+    fused node: torch's double backward differentiates it, as PyTorch's own WGAN-GP
+    step does. fn(x, *params) -> (N, 1) scores, each depending on its own sample."""
+    def penalty(x, *params):
+        with torch.enable_grad():
+            if not x.requires_grad:
+                x = x.detach().requires_grad_()
+            grad, = torch.autograd.grad(fn(x, *params).sum(), x, create_graph=True)
+            norm = torch.sqrt((grad * grad).sum(dim=tuple(range(1, grad.dim()))) + 1e-12)
+            return ((norm - 1) ** 2).mean()
+    return fused(penalty, (x,) + tuple(params))
 
 
 def leaky_relu(x, slope=0.2):

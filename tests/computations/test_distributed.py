@@ -7,11 +7,16 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, tiny_sections, write_ini
+from utils.config_parse import AdamConfig
 
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), 'mpiexec')
 pytest.importorskip('mpi4py')
 pytestmark = pytest.mark.skipif(not os.path.isfile(MPIEXEC), reason='no mpiexec beside python')
 STEP = os.path.join(os.path.dirname(__file__), 'mpi_step.py')
+# The critic's last biases (zero at the start) shift every score alike, which the WGAN-GP
+# loss does not see; LR is the Adam rate mpi_step.py uses
+SHIFTS = ('critic/c5/b', 'critic/l6/b')
+LR = AdamConfig().learning_rate
 
 
 def mpirun(n, *args, timeout=300):
@@ -27,8 +32,11 @@ def test_two_ranks_of_batch_b_step_like_one_process_of_batch_2b(tmp_path):
     assert double.returncode == 0, double.stderr
     one, two = np.load(tmp_path / 'one.npz'), np.load(tmp_path / 'two.npz')
     assert sorted(one.files) == sorted(two.files)
-    for name in one.files:
+    for name in set(one.files) - set(SHIFTS):
         np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    for name in SHIFTS:  # their exact gradient is 0: only rounding noise, which Adam
+        # scales to about lr x noise / eps; a real gradient would move them by about lr
+        assert np.abs(one[name]).max() < LR / 10 and np.abs(two[name]).max() < LR / 10, name
 
 
 def test_two_rank_training_writes_one_log_and_one_set_of_snapshots(tmp_path, shapes_dir):

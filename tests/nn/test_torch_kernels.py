@@ -63,22 +63,29 @@ def test_leaky_relu_matches_chainer_forward_backward_double():
     gradient_check.check_double_backward(leaky, x, gy, ggx, **TOL)
 
 
-def _penalty_grads(critic, x):
-    x = chainer.Variable(x)
-    grad, = chainer.grad([critic(x)], [x], enable_double_backprop=True)
+def _penalty_grads(critic, x, own=False):
+    """The penalty and its weight gradients: Critic.gradient_penalty when own, else
+    Chainer's double backward through the critic's graph."""
     critic.cleargrads()
-    penalty = F.mean((F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4))) - 1) ** 2)
+    if own:
+        penalty = critic.gradient_penalty(x)
+    else:
+        x = chainer.Variable(x)
+        grad, = chainer.grad([critic(x)], [x], enable_double_backprop=True)
+        penalty = F.mean((F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4)) + 1e-12) - 1) ** 2)
     penalty.backward()
     return float(penalty.array), {name: p.grad.copy() for name, p in critic.namedparams()
                                   if p.grad is not None}
 
 
-@pytest.mark.parametrize('fused', [True, False])
-def test_critic_penalty_and_its_weight_gradients_agree_with_chainer_path(fused):
+@pytest.mark.parametrize('fused,own', [(True, True), (True, False), (False, True)])
+def test_critic_penalty_and_its_weight_gradients_agree_with_chainer_path(fused, own):
+    """Critic.gradient_penalty (one fused node), Chainer's double backward through the
+    fused critic, and the torch kernels unfused, each against Chainer's own path."""
     critic = Critic(ch=8, n_frames=16, frame_size=16)
     x = np.random.RandomState(2).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
     with chainer.using_config('fused_nodes', fused):
-        fast = _penalty_grads(critic, x)
+        fast = _penalty_grads(critic, x, own)
     with chainer.using_config('fast_cpu', False):
         slow = _penalty_grads(critic, x)
     assert fast[0] == pytest.approx(slow[0], rel=1e-4)
@@ -110,8 +117,9 @@ def test_fast_path_is_used_on_cpu_and_the_switch_turns_it_off():
     gen = Generator(ch=8, latent_dim=4, n_frames=16, frame_size=16)
     critic = Critic(ch=8, n_frames=16, frame_size=16)
     score = critic(gen(gen.make_hidden(2)))
-    assert {'Conv3D', 'Deconv3D', 'LeakyReLU', '_TorchGraph'} <= _conv_creators(score)
+    assert {'Deconv3D', 'LeakyReLU', '_TorchGraph'} <= _conv_creators(score)
     assert not {'ConvolutionND', 'DeconvolutionND', 'LayerNormalization'} & _conv_creators(score)
+    assert score.creator_node.__class__.__name__ == '_TorchGraph'  # the whole critic
     with chainer.using_config('fused_nodes', False):
         score = critic(gen(gen.make_hidden(2)))
     assert {'Conv3D', 'Deconv3D', 'LeakyReLU', 'LayerNormalization'} <= _conv_creators(score)
@@ -125,33 +133,57 @@ def test_fast_path_is_used_on_cpu_and_the_switch_turns_it_off():
 
 
 @pytest.mark.parametrize('normalised', [True, False])
-def test_conv_norm_leaky_matches_chainer_forward_backward_double(normalised):
-    """The critic's fused layer against Chainer's convolution, layer normalisation
-    (per sample, per-channel affine) and LeakyReLU."""
+def test_sequential_matches_chainer_forward_backward_double(normalised):
+    """The steps the critic is fused from (convolution, per-sample normalisation with a
+    per-channel affine, LeakyReLU, linear) against Chainer's composed functions."""
     rng = np.random.RandomState(6)
     x, W, b = _rand(rng, 2, 2, 4, 4, 4), _rand(rng, 3, 2, 4, 4, 4), _rand(rng, 3)
     gamma, beta = _rand(rng, 3), _rand(rng, 3)
-    inputs = (x, W, b, gamma, beta) if normalised else (x, W, b)
+    W2, b2 = _rand(rng, 1, 24), _rand(rng, 1)
+    steps = [('conv', 2, 1)] + [('norm', 1e-5)] * normalised + [('leaky', 0.2), ('linear',)]
+    inputs = (x, W, b) + (gamma, beta) * normalised + (W2, b2)
 
-    def fused(x, W, b, *affine):
-        norm = (affine[0], affine[1], 1e-5) if affine else None
-        return torch_kernels.conv_norm_leaky(x, W, b, 2, 1, norm)
+    def fused(*inputs):
+        return torch_kernels.fused(torch_kernels.sequential(steps), inputs)
 
-    def composed(x, W, b, *affine):
+    def composed(x, W, b, *rest):
         h = F.convolution_nd(x, W, b, stride=2, pad=1)
-        if affine:
+        if normalised:
             flat = F.layer_normalization(F.reshape(h, (len(h), -1)), np.ones(h[0].size),
                                          np.zeros(h[0].size), 1e-5)
-            h = (F.reshape(flat, h.shape) * affine[0].reshape(1, -1, 1, 1, 1)
-                 + affine[1].reshape(1, -1, 1, 1, 1))
-        return F.leaky_relu(h, 0.2)
+            h = (F.reshape(flat, h.shape) * rest[0].reshape(1, -1, 1, 1, 1)
+                 + rest[1].reshape(1, -1, 1, 1, 1))
+        return F.linear(F.leaky_relu(h, 0.2), rest[-2], rest[-1])
     ours = fused(*inputs)
-    assert _conv_creators(ours) == {'_TorchGraph'}  # one node for the whole layer
+    assert _conv_creators(ours) == {'_TorchGraph'}  # one node for the whole stack
     np.testing.assert_allclose(ours.array, composed(*inputs).array, rtol=1e-7, atol=1e-9)
     gy = _rand(rng, *ours.shape)
     ggs = tuple(_rand(rng, *a.shape) for a in inputs)
     gradient_check.check_backward(fused, inputs, gy, **TOL)
     gradient_check.check_double_backward(fused, inputs, gy, ggs, **TOL)
+
+
+def test_input_gradient_penalty_matches_chainer_and_its_gradients_are_right():
+    """The fused penalty of a small fused stack equals the penalty Chainer computes by
+    double backward through the same stack, and its gradient (torch's double backward)
+    passes a numerical check for the input and every parameter."""
+    rng = np.random.RandomState(8)
+    x, W, b = _rand(rng, 2, 2, 4, 4, 4), _rand(rng, 3, 2, 4, 4, 4), _rand(rng, 3)
+    W2, b2 = _rand(rng, 1, 24), _rand(rng, 1)
+    fn = torch_kernels.sequential([('conv', 2, 1), ('leaky', 0.2), ('linear',)])
+
+    def fused_penalty(x, *params):
+        return torch_kernels.input_gradient_penalty(fn, x, params)
+
+    def chainer_penalty(x, *params):
+        x = chainer.Variable(x)
+        grad, = chainer.grad([torch_kernels.fused(fn, (x,) + params)], [x],
+                             enable_double_backprop=True)
+        return F.mean((F.sqrt(F.sum(grad * grad, axis=(1, 2, 3, 4)) + 1e-12) - 1) ** 2)
+    inputs = (x, W, b, W2, b2)
+    assert float(fused_penalty(*inputs).array) == pytest.approx(
+        float(chainer_penalty(*inputs).array), rel=1e-10)
+    gradient_check.check_backward(fused_penalty, inputs, np.array(1.0), **TOL)
 
 
 def test_tanh_matches_chainer_forward_backward_double():
