@@ -14,6 +14,7 @@ from utils.config_parse import UPSAMPLING
 
 LEAKY_SLOPE = 0.2  # of every LeakyReLU in both networks
 
+
 class Conv3D(L.ConvolutionND):
     """3D convolution with one int stride and pad; runs on PyTorch's kernels
     (nn/torch_kernels.py) when they are in use."""
