@@ -10,7 +10,8 @@ Arrays stay numpy or CuPy: torch views numpy memory directly and CuPy memory
 through DLPack, without copies.
 
 Larger pieces also run as one node each (fused): the whole critic (`sequential`),
-its gradient penalty (`input_gradient_penalty`) and tanh, with torch's autograd for
+its gradient penalty (`input_gradient_penalty`), the generator's resize layers
+(`resize_conv`) and tanh, with torch's autograd for
 their backward and double backward, since Chainer's cost per function
 application is a large share of a step (bench/RESULTS.md), on the CPU and even
 more so on a GPU. `chainer.config.fused_nodes = False` keeps one node per function
@@ -329,6 +330,18 @@ def sequential(steps):
                 raise ValueError(f'unknown step {step!r}')
         return x
     return fn
+
+
+def resize_conv(x, W, b, kernel):
+    """The stride-2, pad-1 transposed convolution of x whose (in, out, 4, 4, 4) taps are
+    W's (out, in, 3, 3, 3) taps mapped through kernel (64, 27), doubling T, H and W:
+    ResizeConv3D as one fused node, the mapping included. b may be None."""
+    def layer(x, W, kernel, *b):
+        out_ch, in_ch = W.shape[:2]
+        taps = (W.reshape(out_ch * in_ch, 27) @ kernel.t()).reshape(out_ch, in_ch, 4, 4, 4)
+        return torch.nn.functional.conv_transpose3d(x, taps.transpose(0, 1),
+                                                    b[0] if b else None, 2, 1)
+    return fused(layer, (x, W, kernel) + (() if b is None else (b,)))
 
 
 def input_gradient_penalty(fn, x, params):

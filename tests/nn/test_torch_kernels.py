@@ -6,7 +6,7 @@ import chainer.functions as F
 from chainer import gradient_check
 
 from nn import torch_kernels
-from nn.DCGAN import Critic, Generator
+from nn.DCGAN import RESIZE_KERNEL, Critic, Generator, ResizeConv3D
 
 pytestmark = pytest.mark.skipif(not torch_kernels.available(), reason='PyTorch is not installed')
 
@@ -184,6 +184,29 @@ def test_input_gradient_penalty_matches_chainer_and_its_gradients_are_right():
     assert float(fused_penalty(*inputs).array) == pytest.approx(
         float(chainer_penalty(*inputs).array), rel=1e-10)
     gradient_check.check_backward(fused_penalty, inputs, np.array(1.0), **TOL)
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_resize_conv_matches_chainer_forward_backward_double(bias):
+    """ResizeConv3D's fused node (tap mapping and transposed convolution) against
+    Chainer's composed functions, and a numerical check of its first two derivatives."""
+    rng = np.random.RandomState(9)
+    layer = ResizeConv3D(3, 2, chainer.initializers.Normal(1.0), nobias=not bias)
+    for param in layer.params():
+        param.array = rng.standard_normal(param.shape)
+    x = _rand(rng, 2, 3, 2, 3, 2)
+    ours = layer(x)
+    assert ours.creator_node.__class__.__name__ == '_TorchGraph'
+    with chainer.using_config('fast_cpu', False):
+        np.testing.assert_allclose(ours.array, layer(x).array, rtol=1e-10, atol=1e-12)
+    inputs = (x, layer.W.array) + ((layer.b.array,) if bias else ())
+
+    def fused(x, W, *b):
+        return torch_kernels.resize_conv(x, W, b[0] if b else None, RESIZE_KERNEL.astype(x.dtype))
+    gy = _rand(rng, *ours.shape)
+    ggs = tuple(_rand(rng, *a.shape) for a in inputs)
+    gradient_check.check_backward(fused, inputs, gy, **TOL)
+    gradient_check.check_double_backward(fused, inputs, gy, ggs, **TOL)
 
 
 def test_tanh_matches_chainer_forward_backward_double():
