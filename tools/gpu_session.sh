@@ -2,9 +2,10 @@
 # One lent-GPU session (../shared/GPU.md), run from the repository root on the lent machine
 # with `.whl` carried (the chainer wheel): bench/gpu_check.py while the built-in dataset is
 # made, then main_train.py at 64x64x32 for TRAIN_S seconds (continuing the shipped run,
-# models/trainer_snapshot.npz, when RUN holds none; should it fail early, again without the fused
-# nodes), a RESUME_S-second resume of that run on the GPU, and gifs from its GPU-written
-# generator on the CPU. CHECK_ARGS go to gpu_check. Results land in $OUT: session.log,
+# models/trainer_snapshot.npz, when RUN holds none; without the fused nodes when gpu_check
+# finds a difference, or again without them should the run fail early), a RESUME_S-second
+# resume of that run on the GPU, and gifs from its GPU-written generator on the CPU.
+# CHECK_ARGS go to gpu_check. Results land in $OUT: session.log,
 # the newest trainer snapshot in 15 MB parts (join with cat) and run.tar.gz (log, networks,
 # gifs, plots). Locally, GPU=-1 OUT=/tmp/out TRAIN_S=30 CHECK_S=0 runs the same steps on the CPU.
 set -u
@@ -30,10 +31,12 @@ stamp "built-in dataset (background) and gpu_check"
 $PY -c "from utils import chainer_compat; from datastream.moving_shapes import ensure_dataset
 ensure_dataset('data/moving_shapes', 'index.txt', 1024)" &
 BUILD=$!
+CHECK_RC=0
 if [ "$CHECK_S" -gt 0 ]; then
     timeout -s TERM "$CHECK_S" $PY bench/gpu_check.py --device "$GPU" --budget $((CHECK_S - 60)) \
         $CHECK_ARGS
-    echo "gpu_check exit $?"
+    CHECK_RC=$?
+    echo "gpu_check exit $CHECK_RC"
 fi
 wait $BUILD
 
@@ -47,21 +50,28 @@ ARGS=(--set MODEL.use_gpu="$GPU" --set MODEL.frame_size=64 --set MODEL.n_frames=
       --set SAVING.out_dir="$RUN" --set SAVING.snap_interval=250 --set SAVING.plot_interval=250
       --set SAVING.disp_interval=50 --set SAVING.quality_interval=250
       --set DATA.workers=4 --set DATA.cache=yes)
-stamp "train for ${TRAIN_S} s"
-START=$(date +%s)
-timeout -s TERM "$TRAIN_S" $PY main_train.py "${ARGS[@]}"
-RC=$?
-LEFT=$((TRAIN_S - $(date +%s) + START))
-echo "train exit $RC, $LEFT s left"
-if [ "$RC" != 124 ] && [ "$RC" != 0 ] && [ "$LEFT" -gt 60 ]; then
-    stamp "train again with one node per function (chainer.config.fused_nodes = False)"
-    timeout -s TERM "$LEFT" $PY -c "import runpy, sys
+# main_train.py as it is, and the same with one node per function (no fused nodes)
+UNFUSED="import runpy, sys
 from utils import chainer_compat
 import chainer
 from nn import torch_kernels
 chainer.global_config.fused_nodes = False
 sys.argv = ['main_train.py'] + sys.argv[1:]
-runpy.run_path('main_train.py', run_name='__main__')" "${ARGS[@]}"
+runpy.run_path('main_train.py', run_name='__main__')"
+TRAIN=($PY main_train.py)
+if [ "$CHECK_RC" = 1 ]; then
+    echo "gpu_check found the GPU paths differing from the CPU: training without the fused nodes"
+    TRAIN=($PY -c "$UNFUSED")
+fi
+stamp "train for ${TRAIN_S} s"
+START=$(date +%s)
+timeout -s TERM "$TRAIN_S" "${TRAIN[@]}" "${ARGS[@]}"
+RC=$?
+LEFT=$((TRAIN_S - $(date +%s) + START))
+echo "train exit $RC, $LEFT s left"
+if [ "$RC" != 124 ] && [ "$RC" != 0 ] && [ "$LEFT" -gt 60 ] && [ "$CHECK_RC" != 1 ]; then
+    stamp "train again with one node per function (chainer.config.fused_nodes = False)"
+    timeout -s TERM "$LEFT" $PY -c "$UNFUSED" "${ARGS[@]}"
     echo "unfused train exit $?"
 fi
 
