@@ -57,7 +57,8 @@ class WGANGPUpdater(training.StandardUpdater):
         return fake.array
 
     def gradient_penalty(self, real, fake):
-        """E[(||grad D(x_hat)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable."""
+        """E[(||grad D(x_hat)||_2 - 1)^2] at x_hat drawn uniformly between each real and
+        fake clip (the critic computes it: Critic.gradient_penalty), differentiable."""
         eps = self.rng.uniform(0, 1, (len(real) * self.size, 1, 1, 1, 1)).astype(real.dtype)
         eps = self._to_device(self._my_slice(eps, len(real)))
         return self.critic.gradient_penalty(eps * real + (1 - eps) * fake)

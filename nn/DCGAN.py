@@ -213,6 +213,7 @@ class Critic(chainer.Chain):
                                                  ('linear',)])
 
     def _torch_params(self):
+        """The parameters _torch_function takes after x, in its order."""
         params = []
         for conv, norm in self._layers():
             params += [conv.W, conv.b] + ([norm.gamma, norm.beta] if norm else [])
