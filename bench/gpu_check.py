@@ -18,8 +18,8 @@ PyTorch-kernel path): a check of this script itself on a machine without a GPU.
 2. Seconds per WGAN-GP iteration at 64x64 pixels, 32 frames (--ch 512 is the
    seed's width) for each batch size and path, and the same step written in
    PyTorch (bench/torch_peer.py, deconv only) on the same card, with peak GPU
-   memory; median of --reps
-   after a warm-up; rows that would start after --budget seconds are skipped.
+   memory; median of --reps after a warm-up; rows that would start after
+   --budget seconds are skipped.
 """
 import argparse
 import contextlib
