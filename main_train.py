@@ -71,8 +71,10 @@ def prepare_data(config, world):
     """The dataset (made first when built-in; cached once by rank 0)."""
     data, model = config.data, config.model
     if world.is_root and data.builtin and ensure_dataset(data.root_dir, data.index_dir,
-                                                         data.builtin_clips, model.seed):
-        print(f'made the built-in moving-shapes dataset in {data.root_dir}')
+                                                         data.builtin_clips, model.seed,
+                                                         data.builtin_look):
+        print(f'made the built-in moving-shapes dataset ({data.builtin_look} look) in'
+              f' {data.root_dir}')
     dataset = None
     if world.is_root:
         dataset = FrameReader(data.root_dir, data.index_dir, model.n_frames, model.frame_size,

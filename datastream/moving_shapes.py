@@ -7,6 +7,7 @@ factors that made each clip (shapes, colours, velocities, drift) beside them.
 """
 import json
 import os
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -19,7 +20,22 @@ PALETTE = {'red': (230, 40, 40), 'green': (40, 210, 60), 'blue': (40, 80, 240),
            'yellow': (245, 220, 40), 'magenta': (220, 50, 220), 'white': (245, 245, 245)}
 
 
-def _background(rng, n_frames, size):
+class Look(NamedTuple):
+    """What the clips show: shape radii as fractions of the frame size (low, high), at
+    most this many shapes a clip, and the strength of the background's gratings."""
+    radius: tuple = (0.09, 0.18)
+    max_shapes: int = 2
+    background: float = 1.0
+
+
+STANDARD = Look()
+# The looks [DATA] builtin_look names (utils/config_parse.BUILTIN_LOOKS): 'large' is the
+# first run's milder variant, shapes about 1.6x the standard size (docs/first-run.md).
+LOOKS = {'standard': STANDARD, 'large': Look(radius=(0.16, 0.26))}
+LOOK_FILE = 'look.json'  # beside the index: the look the clips were made with
+
+
+def _background(rng, n_frames, size, strength=1.0):
     """(T, S, S, 3) float texture of three colour gratings drifting together."""
     t = np.arange(n_frames)[:, None, None]
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
@@ -31,7 +47,7 @@ def _background(rng, n_frames, size):
         phase = rng.uniform(0, 2 * np.pi)
         wave = np.sin(2 * np.pi * (freq[0] * (x - drift[0] * t) + freq[1] * (y - drift[1] * t))
                       + phase)
-        image += wave[..., None] * rng.uniform(-25, 25, 3)
+        image += wave[..., None] * (strength * rng.uniform(-25, 25, 3))
     return image, drift
 
 
@@ -53,14 +69,14 @@ def _mask(kind, y, x, cy, cx, radius):
     return (dy >= -radius) & (dy <= radius) & (np.abs(dx) <= (dy + radius) / 2)
 
 
-def render_clip(rng, n_frames=32, size=64):
+def render_clip(rng, n_frames=32, size=64, look=STANDARD):
     """One clip as uint8 (T, S, S, 3) RGB and the factors that generated it."""
-    frames, drift = _background(rng, n_frames, size)
+    frames, drift = _background(rng, n_frames, size, look.background)
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     shapes = []
-    for _ in range(rng.randint(1, 3)):
+    for _ in range(rng.randint(1, look.max_shapes + 1)):
         kind, colour = KINDS[rng.randint(len(KINDS))], list(PALETTE)[rng.randint(len(PALETTE))]
-        radius = rng.uniform(0.09, 0.18) * size
+        radius = rng.uniform(*look.radius) * size
         speed, angle = rng.uniform(0.015, 0.05) * size, rng.uniform(0, 2 * np.pi)
         velocity = speed * np.array([np.sin(angle), np.cos(angle)])
         start = rng.uniform(radius, size - radius, 2)
@@ -82,8 +98,9 @@ def write_stacked_jpeg(path, frames, quality=95):
             raise OSError(f'could not write {path}')
 
 
-def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32, size=64):
-    """Write n_clips clips under root_dir/clips, factors.jsonl, then the index (last).
+def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32, size=64,
+                  look=STANDARD):
+    """Write n_clips clips (of this look) under root_dir/clips, factors.jsonl, then the index.
     root_dir must be empty, new, or a built-in dataset (it carries MARKER)."""
     claim_folder(root_dir, MARKER, '[DATA] root_dir')
     clip_dir = os.path.join(root_dir, 'clips')
@@ -92,7 +109,7 @@ def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32
         os.remove(os.path.join(clip_dir, stale))
     with open(os.path.join(root_dir, 'factors.jsonl'), 'w', encoding='utf-8') as factors_out:
         for i in range(n_clips):
-            frames, factors = render_clip(np.random.RandomState([seed, i]), n_frames, size)
+            frames, factors = render_clip(np.random.RandomState([seed, i]), n_frames, size, look)
             name = f'clip_{i:05d}.jpg'
             write_stacked_jpeg(os.path.join(clip_dir, name), frames)
             factors_out.write(json.dumps({'clip': f'clips/{name}', **factors}) + '\n')
@@ -102,15 +119,33 @@ def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32
     return index_path
 
 
-def ensure_dataset(root_dir, index_file, n_clips, seed=0):
-    """Build the dataset unless its index exists; True when it was built now. Only an
-    empty folder or an unfinished built-in one is built in: never a folder of other files."""
+def recorded_look(root_dir):
+    """The look name a built-in dataset was made with ('standard' before looks were kept)."""
+    path = os.path.join(root_dir, LOOK_FILE)
+    if not os.path.isfile(path):
+        return 'standard'
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)['look']
+
+
+def ensure_dataset(root_dir, index_file, n_clips, seed=0, look='standard'):
+    """Build the dataset of the named look unless its index exists; True when it was built
+    now. Only an empty folder or an unfinished built-in one is built in: never a folder of
+    other files; a finished built-in one of another look is refused, not rebuilt."""
     if os.path.isfile(os.path.join(root_dir, index_file)):
+        made = recorded_look(root_dir) if owns(root_dir, MARKER) else look
+        if made != look:
+            raise OutputError(f'[DATA] builtin_look = {look!r}, but root_dir = {root_dir!r} holds'
+                              f' the built-in clips of look {made!r}: choose another root_dir'
+                              f' for this look, or set builtin_look = {made!r}')
         return False
     if os.path.isdir(root_dir) and os.listdir(root_dir) and not owns(root_dir, MARKER):
         raise OutputError(f'[DATA] root_dir = {root_dir!r}: builtin = yes, but the folder holds'
                           f' other files and no {index_file!r} ([DATA] index_dir); the built-in'
                           ' dataset is only made in an empty folder or its own: fix index_dir,'
                           ' set builtin = no, or choose an empty root_dir')
-    build_dataset(root_dir, n_clips, seed, index_file)
+    claim_folder(root_dir, MARKER, '[DATA] root_dir')
+    write_text(os.path.join(root_dir, LOOK_FILE),
+               json.dumps({'look': look, **LOOKS[look]._asdict()}) + '\n')
+    build_dataset(root_dir, n_clips, seed, index_file, look=LOOKS[look])
     return True

@@ -56,6 +56,7 @@ def opt(default, check=None, doc=''):
 # --- the schema ---------------------------------------------------------------
 
 UPSAMPLING = ('deconv', 'resize')  # the generator's layers that double T, H, W (nn/DCGAN.py)
+BUILTIN_LOOKS = ('standard', 'large')  # the built-in data's looks (datastream/moving_shapes.py)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class DataConfig:
     builtin: bool = opt(False, None,
                         'make the built-in moving-shapes dataset at root_dir if missing')
     builtin_clips: int = opt(1024, at_least(1), 'clips in the built-in dataset')
+    builtin_look: str = opt('standard', one_of(BUILTIN_LOOKS),
+                            "the built-in clips' look: 'standard', or 'large' (larger shapes)")
     cache: bool = opt(False, None, 'decode every clip once into a uint8 cache in root_dir')
 
 

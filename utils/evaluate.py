@@ -34,6 +34,7 @@ import numpy as np
 
 from computations.sampling import generate_videos
 from datastream.framereader import FrameReader, clip_converter, to_float
+from datastream.moving_shapes import ensure_dataset
 from metrics import feature_net
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall
 from metrics.quality import COMPONENTS, QualityReference
@@ -271,13 +272,23 @@ def _judged(args, config, dataset_size):
     return dataset_batches(judged, n, args.batch, device), critic, n
 
 
+def _real_clips(args, config):
+    """(root, index, FrameReader) of the real clips: --root/--index, else the model's [DATA],
+    whose built-in dataset (builtin = yes) is made first when missing."""
+    data = config.data
+    root, index = args.root or data.root_dir, args.index or data.index_dir
+    if data.builtin and not args.root and not args.index and ensure_dataset(
+            root, index, data.builtin_clips, config.model.seed, data.builtin_look):
+        print(f'made the built-in moving-shapes dataset ({data.builtin_look} look) in {root}')
+    return root, index, FrameReader(root, index, config.model.n_frames, config.model.frame_size)
+
+
 def _main(argv):
     args = parse_args(argv)
     config = _config(args)
     require_memory(network_bytes(config.model, args.batch),  # before the networks are built
                    f'--batch {args.batch} of {describe_size(config.model)}')
-    root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
-    dataset = FrameReader(root, index, config.model.n_frames, config.model.frame_size)
+    root, index, dataset = _real_clips(args, config)
     batches, critic, n = _judged(args, config, len(dataset))
     least = FVD_MIN_CLIPS if args.fvd else MIN_CLIPS
     if n < least:

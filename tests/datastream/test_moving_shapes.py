@@ -4,7 +4,9 @@ import os
 import numpy as np
 import pytest
 
-from datastream.moving_shapes import PALETTE, build_dataset, ensure_dataset, render_clip
+from datastream.moving_shapes import (LOOKS, PALETTE, build_dataset, ensure_dataset,
+                                      recorded_look, render_clip)
+from utils.config_parse import BUILTIN_LOOKS
 from utils.safe_files import OutputError
 
 
@@ -58,3 +60,32 @@ def test_an_interrupted_build_is_finished_on_the_next_run(tmp_path):
     os.remove(tmp_path / 'index.txt')  # as if stopped before the index was written
     assert ensure_dataset(str(tmp_path), 'index.txt', 3, seed=0)
     assert len(os.listdir(tmp_path / 'clips')) == 3
+
+
+def test_every_configurable_look_exists():
+    assert set(BUILTIN_LOOKS) == set(LOOKS)
+
+
+def _radii(root):
+    lines = (root / 'factors.jsonl').read_text().splitlines()
+    return [shape['radius'] for line in lines for shape in json.loads(line)['shapes']]
+
+
+def test_the_large_look_is_recorded_and_has_larger_shapes(tmp_path):
+    standard, large = tmp_path / 'standard', tmp_path / 'large'
+    assert ensure_dataset(str(standard), 'index.txt', 6, seed=0)
+    assert ensure_dataset(str(large), 'index.txt', 6, seed=0, look='large')
+    assert recorded_look(str(standard)) == 'standard' and recorded_look(str(large)) == 'large'
+    low, high = LOOKS['large'].radius
+    assert all(low * 64 <= r <= high * 64 for r in _radii(large))
+    assert min(_radii(large)) > max(_radii(standard)) * 0.85  # the same draws, scaled up
+
+
+def test_a_dataset_of_another_look_is_refused_and_kept(tmp_path):
+    assert ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0)
+    os.remove(tmp_path / 'look.json')  # as made before looks were recorded: standard
+    before = sorted(os.listdir(tmp_path / 'clips'))
+    with pytest.raises(OutputError, match=r"builtin_look = 'large'.*look 'standard'"):
+        ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look='large')
+    assert sorted(os.listdir(tmp_path / 'clips')) == before
+    assert not ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look='standard')

@@ -186,3 +186,17 @@ def test_any_clips_are_scored_through_fake_root_and_index(run_dir, tmp_path, sha
     assert blurred['quality'] > 1
     assert main(['--fake-root', str(fakes), *common]) == 2
     assert 'expected both' in capsys.readouterr().err
+
+
+def test_the_models_missing_builtin_dataset_is_made_in_its_look(tmp_path, capsys):
+    root = tmp_path / 'clips_large'
+    write_ini(tmp_path / 'setup.ini', {
+        'DATA': {'root_dir': str(root), 'builtin': 'yes', 'builtin_clips': 12,
+                 'builtin_look': 'large'},
+        'MODEL': {'ch': 8, 'latent_dim': 4, 'frame_size': 16, 'n_frames': 16}})
+    chainer.serializers.save_npz(str(tmp_path / 'gen_iter_5.npz'), Generator(8, 4, 16, 16))
+    chainer.serializers.save_npz(str(tmp_path / 'critic_iter_5.npz'), Critic(8, 16, 16))
+    assert main(['--model', str(tmp_path / 'gen_iter_5.npz'), '--n', '6', '--batch', '4']) == 0
+    assert 'made the built-in moving-shapes dataset (large look)' in capsys.readouterr().out
+    assert json.loads((root / 'look.json').read_text())['look'] == 'large'
+    assert len(os.listdir(root / 'clips')) == 12

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Recipe trials side by side on one lent GPU (../shared/GPU.md), run from the repository root
+# with `.whl` carried: each line of the TRIALS file, `NAME LOOK [--set KEY=VALUE ...]`, trains
+# main_train.py at the first run's settings (setup.ini) plus its --set overrides on built-in
+# data of that LOOK (standard, large, calm; standard8k = 8,192 standard clips) for TRIAL_S
+# seconds, all at once, with the quality of the moving average on 128 clips every
+# QUALITY_EVERY iterations (a multiple of 50). Results land in $OUT/trials.tar.gz.part* (join
+# with cat): per trial its printed log, log (JSON), setup.ini, plots, networks and the sample
+# gifs at every third quality point and the last (trainer snapshots too with SNAPSHOTS=yes,
+# to continue a trial elsewhere). Locally, GPU=-1 runs the same on the CPU.
+set -u
+GPU=${GPU:-0}
+TRIAL_S=${TRIAL_S:-400}
+QUALITY_EVERY=${QUALITY_EVERY:-200}
+TRIALS=${TRIALS:?set TRIALS to a file of trial lines}
+ROOT=${ROOT:-runs/gpu_trials}
+OUT=${OUT:?set OUT to a results folder}
+mkdir -p "$OUT" "$ROOT"
+exec > >(tee "$OUT/trials.log") 2>&1
+if ls .whl/*.whl >/dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site:$PWD
+fi
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # many runs share the cores
+PY=${PY:-python3}
+stamp() { echo "== $(date +%T) $*"; }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null
+
+stamp "built-in data for every look the trials name"
+LOOKS=$(grep -v '^#' "$TRIALS" | awk 'NF {print $2}' | sort -u | tr '\n' ' ')
+$PY - $LOOKS <<'EOF'
+import multiprocessing
+import os
+import sys
+
+import numpy as np
+
+from datastream.moving_shapes import Look, render_clip, write_stacked_jpeg
+
+LOOKS = {'standard': (Look(), 1024), 'standard8k': (Look(), 8192),
+         'large': (Look(radius=(0.16, 0.26)), 1024),
+         'calm': (Look(radius=(0.2, 0.3), max_shapes=1, background=0.5), 1024)}
+
+
+def write(job):
+    name, i = job
+    look, _ = LOOKS[name]
+    clip = render_clip(np.random.RandomState([0, i]), 32, 64, look)[0]
+    write_stacked_jpeg(f'data/trial_{name}/clips/clip_{i:05d}.jpg', clip)
+
+
+if __name__ == '__main__':
+    names = sys.argv[1:]
+    for name in names:
+        os.makedirs(f'data/trial_{name}/clips', exist_ok=True)
+    with multiprocessing.Pool() as pool:
+        pool.map(write, [(n, i) for n in names for i in range(LOOKS[n][1])], chunksize=64)
+    for name in names:
+        with open(f'data/trial_{name}/index.txt', 'w') as index:
+            index.write('clips\n')
+EOF
+echo "data exit $?"
+
+stamp "trials for ${TRIAL_S} s each, all at once"
+PIDS=()
+while read -r NAME LOOK ARGS; do
+    [ -z "$NAME" ] && continue
+    # shellcheck disable=SC2086  # ARGS holds the trial's --set pairs
+    timeout -s TERM -k 90 "$TRIAL_S" $PY main_train.py --set MODEL.use_gpu="$GPU" \
+        --set DATA.root_dir="data/trial_$LOOK" --set DATA.builtin=no \
+        --set SAVING.out_dir="$ROOT/$NAME" --set MODEL.iterations=1000000 \
+        --set SAVING.quality_interval="$QUALITY_EVERY" --set SAVING.quality_clips=128 \
+        --set SAVING.plot_interval="$QUALITY_EVERY" --set SAVING.snap_interval=1000000 \
+        --set SAVING.disp_interval=50 $ARGS > "$ROOT/$NAME.out" 2>&1 &
+    PIDS+=($!)
+done < <(grep -v '^#' "$TRIALS")
+wait "${PIDS[@]}"  # not a bare wait: that would wait for the tee above too
+for f in "$ROOT"/*.out; do echo "--- $f"; tail -3 "$f"; done
+# gifs at every third quality point and the last of each trial; the archive in 15 MB parts
+for d in "$ROOT"/*/samples; do
+    LAST=$(ls "$d" | tail -1)
+    for g in "$d"/iter_*.gif; do
+        N=$((10#$(basename "$g" .gif | cut -d_ -f2)))
+        [ $((N % (3 * QUALITY_EVERY))) = 0 ] || [ "$(basename "$g")" = "$LAST" ] || rm "$g"
+    done
+done
+EXCLUDE=(--exclude='snapshot_iter_*')
+[ "${SNAPSHOTS:-no}" = yes ] && EXCLUDE=()  # to continue a trial elsewhere
+tar czf - "${EXCLUDE[@]}" -C "$ROOT" . | split -b 15M -d - "$OUT/trials.tar.gz.part"
+ls -la "$OUT"
+stamp done
