@@ -35,10 +35,11 @@ import sys
 
 import numpy as np
 
-from datastream.moving_shapes import Look, render_clip, write_stacked_jpeg
+from datastream.moving_shapes import LOOKS as BUILTIN, Look, render_clip, write_stacked_jpeg
 
-LOOKS = {'standard': (Look(), 1024), 'standard8k': (Look(), 8192),
-         'large': (Look(radius=(0.16, 0.26)), 1024),
+# (look, clips): the configurable looks and two for trials alone
+LOOKS = {**{name: (look, 1024) for name, look in BUILTIN.items()},
+         'standard8k': (BUILTIN['standard'], 8192),
          'calm': (Look(radius=(0.2, 0.3), max_shapes=1, background=0.5), 1024)}
 
 
