@@ -18,7 +18,7 @@ from computations.run_control import check_run_folder, resume
 from computations.quality import final_quality
 from computations.trainer import build_trainer, shown_generator
 from datastream.framereader import FrameReader, make_iterator
-from datastream.moving_shapes import ensure_dataset
+from datastream.moving_shapes import check_look, ensure_builtin
 from metrics.quality import COMPONENTS
 from nn import torch_kernels
 from nn.DCGAN import build_networks
@@ -70,11 +70,8 @@ def print_header(config, config_path, n_clips, device, world):
 def prepare_data(config, world):
     """The dataset (made first when built-in; cached once by rank 0)."""
     data, model = config.data, config.model
-    if world.is_root and data.builtin and ensure_dataset(data.root_dir, data.index_dir,
-                                                         data.builtin_clips, model.seed,
-                                                         data.builtin_look):
-        print(f'made the built-in moving-shapes dataset ({data.builtin_look} look) in'
-              f' {data.root_dir}')
+    if world.is_root and data.builtin:
+        ensure_builtin(data, model.seed)
     dataset = None
     if world.is_root:
         dataset = FrameReader(data.root_dir, data.index_dir, model.n_frames, model.frame_size,
@@ -95,7 +92,9 @@ def build_models(model, device, world):
 
 def check_before_work(config):
     """Everything that would fail later, checked before the dataset or a network is made."""
-    saving, model = config.saving, config.model
+    saving, model, data = config.saving, config.model, config.data
+    if data.builtin:
+        check_look(data.root_dir, data.index_dir, data.builtin_look)
     ensure_output_dir(saving.out_dir, '[SAVING] out_dir =')
     check_run_folder(saving.out_dir, saving.resume)
     if model.use_gpu < 0:

@@ -99,17 +99,20 @@ def write_stacked_jpeg(path, frames, quality=95):
 
 
 def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32, size=64,
-                  look=STANDARD):
-    """Write n_clips clips (of this look) under root_dir/clips, factors.jsonl, then the index.
-    root_dir must be empty, new, or a built-in dataset (it carries MARKER)."""
+                  look='standard'):
+    """Write the look's record, n_clips clips under root_dir/clips, factors.jsonl, then the
+    index. root_dir must be empty, new, or a built-in dataset (it carries MARKER)."""
     claim_folder(root_dir, MARKER, '[DATA] root_dir')
+    write_text(os.path.join(root_dir, LOOK_FILE),
+               json.dumps({'look': look, **LOOKS[look]._asdict()}) + '\n')
     clip_dir = os.path.join(root_dir, 'clips')
     os.makedirs(clip_dir, exist_ok=True)
     for stale in os.listdir(clip_dir):
         os.remove(os.path.join(clip_dir, stale))
     with open(os.path.join(root_dir, 'factors.jsonl'), 'w', encoding='utf-8') as factors_out:
         for i in range(n_clips):
-            frames, factors = render_clip(np.random.RandomState([seed, i]), n_frames, size, look)
+            frames, factors = render_clip(np.random.RandomState([seed, i]), n_frames, size,
+                                          LOOKS[look])
             name = f'clip_{i:05d}.jpg'
             write_stacked_jpeg(os.path.join(clip_dir, name), frames)
             factors_out.write(json.dumps({'clip': f'clips/{name}', **factors}) + '\n')
@@ -120,32 +123,54 @@ def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32
 
 
 def recorded_look(root_dir):
-    """The look name a built-in dataset was made with ('standard' before looks were kept)."""
+    """The look name a built-in dataset was made with ('standard' before looks were kept);
+    OutputError when its record is unreadable or differs from that look as defined now."""
     path = os.path.join(root_dir, LOOK_FILE)
     if not os.path.isfile(path):
         return 'standard'
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)['look']
+    remake = f'delete the folder {root_dir} to have it made again'
+    try:
+        with open(path, encoding='utf-8') as f:
+            record = json.load(f)
+        name = record.pop('look')
+        made = Look(**{key: tuple(v) if isinstance(v, list) else v for key, v in record.items()})
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+        raise OutputError(f'{path}: not a readable look record ({err!r}); {remake}') from None
+    if LOOKS.get(name) != made:
+        raise OutputError(f'{path}: look {name!r} was made as {made}, which is not the'
+                          f' look of that name now; {remake}')
+    return name
+
+
+def check_look(root_dir, index_file, look):
+    """OutputError when root_dir holds a finished built-in dataset of another look."""
+    if os.path.isfile(os.path.join(root_dir, index_file)) and owns(root_dir, MARKER):
+        made = recorded_look(root_dir)
+        if made != look:
+            raise OutputError(f'[DATA] builtin_look = {look!r}, but root_dir = {root_dir!r} holds'
+                              f' the built-in clips of look {made!r}: choose another root_dir'
+                              f' for this look, or set builtin_look = {made!r}')
 
 
 def ensure_dataset(root_dir, index_file, n_clips, seed=0, look='standard'):
     """Build the dataset of the named look unless its index exists; True when it was built
     now. Only an empty folder or an unfinished built-in one is built in: never a folder of
     other files; a finished built-in one of another look is refused, not rebuilt."""
+    check_look(root_dir, index_file, look)
     if os.path.isfile(os.path.join(root_dir, index_file)):
-        made = recorded_look(root_dir) if owns(root_dir, MARKER) else look
-        if made != look:
-            raise OutputError(f'[DATA] builtin_look = {look!r}, but root_dir = {root_dir!r} holds'
-                              f' the built-in clips of look {made!r}: choose another root_dir'
-                              f' for this look, or set builtin_look = {made!r}')
         return False
     if os.path.isdir(root_dir) and os.listdir(root_dir) and not owns(root_dir, MARKER):
         raise OutputError(f'[DATA] root_dir = {root_dir!r}: builtin = yes, but the folder holds'
                           f' other files and no {index_file!r} ([DATA] index_dir); the built-in'
                           ' dataset is only made in an empty folder or its own: fix index_dir,'
                           ' set builtin = no, or choose an empty root_dir')
-    claim_folder(root_dir, MARKER, '[DATA] root_dir')
-    write_text(os.path.join(root_dir, LOOK_FILE),
-               json.dumps({'look': look, **LOOKS[look]._asdict()}) + '\n')
-    build_dataset(root_dir, n_clips, seed, index_file, look=LOOKS[look])
+    build_dataset(root_dir, n_clips, seed, index_file, look=look)
     return True
+
+
+def ensure_builtin(data, seed):
+    """ensure_dataset for a [DATA] section (utils/config_parse.DataConfig) with builtin = yes,
+    saying so when it made the dataset now."""
+    if ensure_dataset(data.root_dir, data.index_dir, data.builtin_clips, seed, data.builtin_look):
+        print(f'made the built-in moving-shapes dataset ({data.builtin_look} look) in'
+              f' {data.root_dir}')

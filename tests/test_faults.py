@@ -88,6 +88,19 @@ def test_builtin_data_is_never_made_in_a_folder_of_other_files(tmp_path):
     assert digests(clips) == before
 
 
+def test_builtin_data_of_another_look_is_refused_before_the_run_folder(tmp_path):
+    clips = tmp_path / 'shapes'
+    sections = tiny_sections(str(clips), str(tmp_path / 'run'), **{
+        'DATA.builtin': 'yes', 'DATA.builtin_clips': 4})
+    assert train(write_ini(tmp_path / 'c.ini', sections)).returncode == 0
+    before = digests(clips)
+    sections['DATA']['builtin_look'] = 'large'
+    sections['SAVING']['out_dir'] = str(tmp_path / 'run_large')
+    line = one_error_line(train(write_ini(tmp_path / 'c.ini', sections)))
+    assert "builtin_look = 'large'" in line and "look 'standard'" in line
+    assert digests(clips) == before and not (tmp_path / 'run_large').exists()
+
+
 def test_a_changed_dataset_is_named_when_resuming(tmp_path, tiny_ini, shapes_dir):
     assert train(tiny_ini).returncode == 0
     index = tmp_path / 'fewer.txt'

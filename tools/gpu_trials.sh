@@ -17,12 +17,12 @@ ROOT=${ROOT:-runs/gpu_trials}
 OUT=${OUT:?set OUT to a results folder}
 mkdir -p "$OUT" "$ROOT"
 exec > >(tee "$OUT/trials.log") 2>&1
+PY=${PY:-python3}
 if ls .whl/*.whl >/dev/null 2>&1; then
-    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
+    $PY -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
     export PYTHONPATH=/tmp/site:$PWD
 fi
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # many runs share the cores
-PY=${PY:-python3}
 stamp() { echo "== $(date +%T) $*"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null
 
@@ -54,14 +54,19 @@ if __name__ == '__main__':
     names = sys.argv[1:]
     for name in names:
         os.makedirs(f'data/trial_{name}/clips', exist_ok=True)
-    with multiprocessing.Pool() as pool:
+    with multiprocessing.get_context('fork').Pool() as pool:
         pool.map(write, [(n, i) for n in names for i in range(LOOKS[n][1])], chunksize=64)
     for name in names:
         with open(f'data/trial_{name}/index.txt', 'w') as index:
             index.write('clips\n')
 EOF
-echo "data exit $?"
+DATA_RC=$?
+echo "data exit $DATA_RC"
+[ "$DATA_RC" = 0 ] || exit 1
 
+for NAME in $(grep -v '^#' "$TRIALS" | awk 'NF {print $1}'); do
+    if [ -e "$ROOT/$NAME" ]; then echo "$ROOT/$NAME exists: name each trial anew"; exit 1; fi
+done
 stamp "trials for ${TRIAL_S} s each, all at once"
 PIDS=()
 while read -r NAME LOOK ARGS; do
@@ -75,9 +80,11 @@ while read -r NAME LOOK ARGS; do
         --set SAVING.disp_interval=50 $ARGS > "$ROOT/$NAME.out" 2>&1 &
     PIDS+=($!)
 done < <(grep -v '^#' "$TRIALS")
+[ "${#PIDS[@]}" -gt 0 ] || { echo "no trials in $TRIALS"; exit 1; }
 wait "${PIDS[@]}"  # not a bare wait: that would wait for the tee above too
 for f in "$ROOT"/*.out; do echo "--- $f"; tail -3 "$f"; done
 # gifs at every third quality point and the last of each trial; the archive in 15 MB parts
+shopt -s nullglob
 for d in "$ROOT"/*/samples; do
     LAST=$(ls "$d" | tail -1)
     for g in "$d"/iter_*.gif; do

@@ -34,7 +34,7 @@ import numpy as np
 
 from computations.sampling import generate_videos
 from datastream.framereader import FrameReader, clip_converter, to_float
-from datastream.moving_shapes import ensure_dataset
+from datastream.moving_shapes import ensure_builtin
 from metrics import feature_net
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall
 from metrics.quality import COMPONENTS, QualityReference
@@ -277,9 +277,8 @@ def _real_clips(args, config):
     whose built-in dataset (builtin = yes) is made first when missing."""
     data = config.data
     root, index = args.root or data.root_dir, args.index or data.index_dir
-    if data.builtin and not args.root and not args.index and ensure_dataset(
-            root, index, data.builtin_clips, config.model.seed, data.builtin_look):
-        print(f'made the built-in moving-shapes dataset ({data.builtin_look} look) in {root}')
+    if data.builtin and not args.root and not args.index:
+        ensure_builtin(data, config.model.seed)
     return root, index, FrameReader(root, index, config.model.n_frames, config.model.frame_size)
 
 
@@ -288,6 +287,7 @@ def _main(argv):
     config = _config(args)
     require_memory(network_bytes(config.model, args.batch),  # before the networks are built
                    f'--batch {args.batch} of {describe_size(config.model)}')
+    ensure_output_file(args.out, '--out')  # before a built-in dataset is made
     root, index, dataset = _real_clips(args, config)
     batches, critic, n = _judged(args, config, len(dataset))
     least = FVD_MIN_CLIPS if args.fvd else MIN_CLIPS
@@ -300,7 +300,6 @@ def _main(argv):
                    f'--n {n} clips and --batch {args.batch} of {describe_size(config.model)}')
     net = load_feature_net(args.feature_net)
     features = feature_function(args, config.model)
-    ensure_output_file(args.out, '--out')
     device = critic.device if critic is not None else device_for(args.gpu, '--gpu')
     real, real_scores = collect(dataset_batches(dataset, n, args.batch, device), critic)
     judged, judged_scores = collect(batches, critic)

@@ -66,9 +66,17 @@ def test_every_configurable_look_exists():
     assert set(BUILTIN_LOOKS) == set(LOOKS)
 
 
-def _radii(root):
-    lines = (root / 'factors.jsonl').read_text().splitlines()
-    return [shape['radius'] for line in lines for shape in json.loads(line)['shapes']]
+def test_the_standard_look_draws_what_it_always_drew():
+    """Pinned factors of one clip: the looks must not change the standard data."""
+    factors = render_clip(np.random.RandomState([0, 0]), 8, 64)[1]
+    assert factors == {'shapes': [
+        {'kind': 'circle', 'colour': 'blue', 'radius': 11.24, 'velocity': [-3.023, 0.165]},
+        {'kind': 'triangle', 'colour': 'red', 'radius': 11.1, 'velocity': [1.899, 2.557]}],
+        'drift': [-0.699, -0.609]}
+
+
+def _factors(root):
+    return [json.loads(line) for line in (root / 'factors.jsonl').read_text().splitlines()]
 
 
 def test_the_large_look_is_recorded_and_has_larger_shapes(tmp_path):
@@ -77,15 +85,41 @@ def test_the_large_look_is_recorded_and_has_larger_shapes(tmp_path):
     assert ensure_dataset(str(large), 'index.txt', 6, seed=0, look='large')
     assert recorded_look(str(standard)) == 'standard' and recorded_look(str(large)) == 'large'
     low, high = LOOKS['large'].radius
-    assert all(low * 64 <= r <= high * 64 for r in _radii(large))
-    assert min(_radii(large)) > max(_radii(standard)) * 0.85  # the same draws, scaled up
+    for made_standard, made_large in zip(_factors(standard), _factors(large)):
+        kinds = [(s['kind'], s['colour'], s['velocity']) for s in made_standard['shapes']]
+        assert kinds == [(s['kind'], s['colour'], s['velocity']) for s in made_large['shapes']]
+        assert all(low * 64 <= s['radius'] <= high * 64 for s in made_large['shapes'])
 
 
-def test_a_dataset_of_another_look_is_refused_and_kept(tmp_path):
+def _mtimes(root):
+    return {name: os.path.getmtime(root / 'clips' / name) for name in os.listdir(root / 'clips')}
+
+
+@pytest.mark.parametrize('made, asked', [('standard', 'large'), ('large', 'standard')])
+def test_a_dataset_of_another_look_is_refused_and_kept(tmp_path, made, asked):
+    assert ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look=made)
+    before = _mtimes(tmp_path)
+    with pytest.raises(OutputError, match=rf"builtin_look = '{asked}'.*look '{made}'"):
+        ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look=asked)
+    assert _mtimes(tmp_path) == before
+    assert not ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look=made)
+
+
+def test_a_dataset_from_before_looks_were_recorded_is_standard(tmp_path):
     assert ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0)
-    os.remove(tmp_path / 'look.json')  # as made before looks were recorded: standard
-    before = sorted(os.listdir(tmp_path / 'clips'))
-    with pytest.raises(OutputError, match=r"builtin_look = 'large'.*look 'standard'"):
+    os.remove(tmp_path / 'look.json')
+    assert recorded_look(str(tmp_path)) == 'standard'
+    with pytest.raises(OutputError, match=r"look 'standard'"):
         ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look='large')
-    assert sorted(os.listdir(tmp_path / 'clips')) == before
-    assert not ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look='standard')
+
+
+@pytest.mark.parametrize('record, message', [
+    ('{"look": "large"', 'not a readable look record'),
+    ('{"look": "large", "radius": [0.1, 0.2], "max_shapes": 2, "background": 1.0}',
+     'not the look of that name now')])
+def test_a_damaged_or_outdated_look_record_is_one_clear_error(tmp_path, record, message):
+    assert ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look='large')
+    (tmp_path / 'look.json').write_text(record)
+    with pytest.raises(OutputError, match=message) as err:
+        ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look='large')
+    assert 'look.json' in str(err.value) and '\n' not in str(err.value)
