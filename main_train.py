@@ -55,8 +55,9 @@ def print_header(config, config_path, n_clips, device, world):
     m, a = config.model, config.adam
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
-    print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}, batch {m.batch_size},'
-          f' latent {m.latent_dim}, upsample {m.upsample}, {length},'
+    critic = f' (critic {m.critic_ch})' if m.critic_ch else ''
+    print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}{critic},'
+          f' batch {m.batch_size}, latent {m.latent_dim}, upsample {m.upsample}, {length},'
           f' device {device}, seed {m.seed}')
     if world.comm is not None:
         print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'

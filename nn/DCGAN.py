@@ -222,7 +222,7 @@ class Critic(chainer.Chain):
 
 def build_critic(model):
     """The Critic for a ModelConfig."""
-    return Critic(model.ch, model.n_frames, model.frame_size, model.weight_scale)
+    return Critic(model.critic_ch or model.ch, model.n_frames, model.frame_size, model.weight_scale)
 
 
 def build_generator(model, batch_norm=L.BatchNormalization):

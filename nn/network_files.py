@@ -57,6 +57,11 @@ def config_for(path, config_path=None):
     return load_config(beside)
 
 
+# The [MODEL] keys that set each network's shapes.
+CHECK_KEYS = {'generator': 'ch, latent_dim, frame_size, n_frames, upsample',
+              'critic': 'critic_ch, ch, frame_size, n_frames'}
+
+
 def check_shapes(link, path, stored=None, what='generator'):
     """The entries of the .npz at path (read unless given), after checking that each of
     link's parameters is there with its shape; ModelError naming the first that is not."""
@@ -69,7 +74,7 @@ def check_shapes(link, path, stored=None, what='generator'):
         if shape != param.shape:
             raise ModelError(f'{path}: parameter {key!r} has shape {shape},'
                              f' the configured network expects {param.shape}'
-                             ' (check ch, latent_dim, frame_size, n_frames, upsample)')
+                             + (f' (check {CHECK_KEYS[what]})' if what in CHECK_KEYS else ''))
     return stored
 
 

@@ -5,9 +5,10 @@
 # data of that LOOK (standard, large, calm; standard8k = 8,192 standard clips) for TRIAL_S
 # seconds, all at once, with the quality of the moving average on 128 clips every
 # QUALITY_EVERY iterations (a multiple of 50). Results land in $OUT/trials.tar.gz.part* (join
-# with cat): per trial its printed log, log (JSON), setup.ini, plots, networks and the sample
-# gifs at every third quality point and the last (trainer snapshots too with SNAPSHOTS=yes,
-# to continue a trial elsewhere). Locally, GPU=-1 runs the same on the CPU.
+# with cat): per trial its printed log, log (JSON), setup.ini, plots, the sample gifs at every
+# third quality point and the last, and the moving average's networks (the critic,
+# the raw generator and trainer snapshots too with SNAPSHOTS=yes, to continue a trial
+# elsewhere). Locally, GPU=-1 runs the same on the CPU.
 set -u
 GPU=${GPU:-0}
 TRIAL_S=${TRIAL_S:-400}
@@ -92,7 +93,8 @@ for d in "$ROOT"/*/samples; do
         [ $((N % (3 * QUALITY_EVERY))) = 0 ] || [ "$(basename "$g")" = "$LAST" ] || rm "$g"
     done
 done
-EXCLUDE=(--exclude='snapshot_iter_*')
+# the moving averages alone (they make the gifs and scores), unless SNAPSHOTS=yes
+EXCLUDE=(--exclude='snapshot_iter_*' --exclude='critic_iter_*' --exclude='gen_iter_*')
 [ "${SNAPSHOTS:-no}" = yes ] && EXCLUDE=()  # to continue a trial elsewhere
 tar czf - "${EXCLUDE[@]}" -C "$ROOT" . | split -b 15M -d - "$OUT/trials.tar.gz.part"
 ls -la "$OUT"

@@ -173,9 +173,10 @@ def widen_snapshot(stored, factor, noise, rng):
 
 
 def widened_settings(text, factor, source):
-    """setup.ini text a network file carries, with [MODEL] ch multiplied by factor."""
+    """setup.ini text a network file carries, with [MODEL] ch and critic_ch times factor."""
     config = config_from_text(text, f'{source} (its settings)')
-    model = dataclasses.replace(config.model, ch=config.model.ch * factor)
+    model = dataclasses.replace(config.model, ch=config.model.ch * factor,
+                                critic_ch=config.model.critic_ch * factor)
     return format_config(dataclasses.replace(config, model=model))
 
 
@@ -228,7 +229,8 @@ def _main(argv):
         raise WidenError(f'{args.source}: file not found')
     ensure_output_file(args.out, '--out')
     widen_file(args.source, args.out, args.factor, args.noise, args.seed)
-    print(f'wrote {args.out}: ch x {args.factor} (set [MODEL] ch to match)')
+    print(f'wrote {args.out}: ch x {args.factor} (set [MODEL] ch, and critic_ch if set,'
+          ' to match)')
     return 0
 
 

@@ -40,6 +40,10 @@ def multiple_of(n, low):
     return check
 
 
+def zero_or(check):
+    return lambda v: None if v == 0 or check(v) is None else f'0 or {check(v)}'
+
+
 def one_of(choices):
     return lambda v: None if v in choices else f"one of {', '.join(choices)}"
 
@@ -74,7 +78,9 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    ch: int = opt(512, multiple_of(8, 8), 'channels of the widest layer')
+    ch: int = opt(512, multiple_of(8, 8), "channels of the generator's widest layer")
+    critic_ch: int = opt(0, zero_or(multiple_of(8, 8)),
+                         "channels of the critic's widest layer (0 = ch)")
     batch_size: int = opt(16, at_least(1), 'clips per batch')
     frame_size: int = opt(64, multiple_of(16, 16), 'frame height and width in pixels')
     n_frames: int = opt(32, multiple_of(16, 16), 'frames per clip')

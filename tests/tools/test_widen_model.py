@@ -179,3 +179,12 @@ def test_a_generator_file_with_settings_says_its_new_width(tmp_path, tiny_ini):
     wide = config_for(str(tmp_path / 'wide.npz')).model
     assert wide.ch == 2 * model.ch
     assert load_generator(str(tmp_path / 'wide.npz'), wide).dc1.W.shape[0] == 2 * model.ch
+
+
+def test_a_critic_width_of_its_own_is_widened_too(tmp_path, tiny_ini):
+    """critic_ch (when set) grows with ch, so the widened files still build their networks."""
+    config = load_config(tiny_ini, ['MODEL.critic_ch=16'])
+    write_network(str(tmp_path / 'g.npz'), build_generator(config.model), format_config(config))
+    widen_file(str(tmp_path / 'g.npz'), str(tmp_path / 'wide.npz'), noise=0.0)
+    wide = config_for(str(tmp_path / 'wide.npz')).model
+    assert (wide.ch, wide.critic_ch) == (2 * config.model.ch, 32)

@@ -62,6 +62,7 @@ def test_missing_keys_take_defaults(tmp_path):
 @pytest.mark.parametrize('section,key,value,expected', [
     ('MODEL', 'ch', '60', 'a multiple of 8'),
     ('MODEL', 'ch', 'abc', 'an integer'),
+    ('MODEL', 'critic_ch', '12', '0 or a multiple of 8 (>= 8)'),
     ('MODEL', 'frame_size', '40', 'a multiple of 16'),
     ('MODEL', 'n_frames', '8', 'a multiple of 16'),
     ('MODEL', 'batch_size', '0', '>= 1'),
