@@ -57,8 +57,8 @@ def print_header(config, config_path, n_clips, device, world):
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
     critic = f' (critic {m.critic_ch})' if m.critic_ch else ''
     print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}{critic},'
-          f' batch {m.batch_size}, latent {m.latent_dim}, upsample {m.upsample},'
-          f' output {m.output}, {length}, device {device}, seed {m.seed}')
+          f' batch {m.batch_size}, latent {m.latent_dim}, upsample {m.upsample}, {length},'
+          f' device {device}, seed {m.seed}')
     if world.comm is not None:
         print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'
               f' on its own shard; global batch {world.size * m.batch_size}')

@@ -10,7 +10,7 @@ import chainer.functions as F
 import chainer.links as L
 
 from nn import torch_kernels
-from utils.config_parse import OUTPUTS, UPSAMPLING
+from utils.config_parse import UPSAMPLING
 
 LEAKY_SLOPE = 0.2  # of every LeakyReLU in both networks
 
@@ -121,34 +121,16 @@ class SampleNorm(chainer.Link):
                 + F.broadcast_to(F.reshape(self.beta, channel), x.shape))
 
 
-# Channels of the generator's last layer for each output: RGB; or foreground RGB,
-# background RGB and one mask channel (compose_layers).
-OUTPUT_CHANNELS = {'rgb': 3, 'layered': 7}
-
-
-def compose_layers(h):
-    """(N, 7, T, H, W) -> RGB video mask * foreground + (1 - mask) * background, each
-    colour in [-1, 1] by tanh and the mask in [0, 1] by a sigmoid: a shape's colour and
-    outline apart from what lies behind it (the two streams of Vondrick et al. 2016,
-    "Generating Videos with Scene Dynamics", here both moving and from one trunk)."""
-    foreground, background, mask = F.split_axis(h, (3, 6), axis=1)
-    mask = F.broadcast_to(F.sigmoid(mask), foreground.shape)
-    return (mask * torch_kernels.tanh(foreground)
-            + (1 - mask) * torch_kernels.tanh(background))
-
-
 class Generator(chainer.Chain):
     """Latent vector (N, latent_dim) -> video (N, 3, T, H, W) in [-1, 1]. Layers
     followed by BatchNorm have no bias: BatchNorm's shift takes its place."""
 
     def __init__(self, ch=512, latent_dim=100, n_frames=32, frame_size=64,
-                 batch_norm=L.BatchNormalization, upsample='deconv', output='rgb'):
+                 batch_norm=L.BatchNormalization, upsample='deconv'):
         """batch_norm(size) makes each BatchNorm (a multi-node one under MPI);
-        upsample is one of UPSAMPLING (see _up), output one of OUTPUTS."""
+        upsample is one of UPSAMPLING (see _up)."""
         super().__init__()
-        if output not in OUTPUTS:
-            raise ValueError(f"output is {output!r}; expected one of {', '.join(OUTPUTS)}")
-        self.ch, self.latent_dim, self.output = ch, latent_dim, output
+        self.ch, self.latent_dim = ch, latent_dim
         self.base = base_shape(n_frames, frame_size)
         units = ch * int(np.prod(self.base))
         init = chainer.initializers.Normal(0.02)
@@ -161,7 +143,7 @@ class Generator(chainer.Chain):
             self.bn2 = batch_norm(ch // 4)
             self.dc3 = _up(ch // 4, ch // 8, init, upsample, nobias=True)
             self.bn3 = batch_norm(ch // 8)
-            self.dc4 = _up(ch // 8, OUTPUT_CHANNELS[output], init, upsample)
+            self.dc4 = _up(ch // 8, 3, init, upsample)
 
     def make_hidden(self, batch, rng=np.random):
         """Latent vectors on the unit sphere, as numpy float32 (batch, latent_dim)."""
@@ -174,8 +156,7 @@ class Generator(chainer.Chain):
         h = torch_kernels.leaky_relu(self.bn1(self.dc1(h)), LEAKY_SLOPE)
         h = torch_kernels.leaky_relu(self.bn2(self.dc2(h)), LEAKY_SLOPE)
         h = torch_kernels.leaky_relu(self.bn3(self.dc3(h)), LEAKY_SLOPE)
-        h = self.dc4(h)
-        return compose_layers(h) if self.output == 'layered' else torch_kernels.tanh(h)
+        return torch_kernels.tanh(self.dc4(h))
 
 
 class Critic(chainer.Chain):
@@ -247,7 +228,7 @@ def build_critic(model):
 def build_generator(model, batch_norm=L.BatchNormalization):
     """The Generator for a ModelConfig."""
     return Generator(model.ch, model.latent_dim, model.n_frames, model.frame_size, batch_norm,
-                     model.upsample, model.output)
+                     model.upsample)
 
 
 def build_networks(model, batch_norm=L.BatchNormalization):

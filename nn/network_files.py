@@ -58,7 +58,7 @@ def config_for(path, config_path=None):
 
 
 # The [MODEL] keys that set each network's shapes.
-CHECK_KEYS = {'generator': 'ch, latent_dim, frame_size, n_frames, upsample, output',
+CHECK_KEYS = {'generator': 'ch, latent_dim, frame_size, n_frames, upsample',
               'critic': 'critic_ch, ch, frame_size, n_frames'}
 
 

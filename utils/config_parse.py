@@ -60,7 +60,6 @@ def opt(default, check=None, doc=''):
 # --- the schema ---------------------------------------------------------------
 
 UPSAMPLING = ('deconv', 'resize')  # the generator's layers that double T, H, W (nn/DCGAN.py)
-OUTPUTS = ('rgb', 'layered')  # what the generator's last layer makes (nn/DCGAN.py)
 BUILTIN_LOOKS = ('standard', 'large')  # the built-in data's looks (datastream/moving_shapes.py)
 
 
@@ -100,8 +99,6 @@ class ModelConfig:
                          ' sees the GPU')
     upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
                         " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
-    output: str = opt('rgb', one_of(OUTPUTS), "generator output: 'rgb' (the seed's) or 'layered'"
-                      ' (a foreground, a background and a mask, composed)')
 
 
 @dataclass(frozen=True)

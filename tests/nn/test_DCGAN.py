@@ -4,7 +4,7 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from nn.DCGAN import Critic, Generator, ResizeConv3D, base_shape, compose_layers
+from nn.DCGAN import Critic, Generator, ResizeConv3D, base_shape
 
 
 def upsample_nearest(x):
@@ -26,29 +26,6 @@ def test_output_shapes(frame_size, n_frames, upsample):
     assert video.shape == (3, 3, n_frames, frame_size, frame_size)
     assert float(abs(video.array).max()) <= 1.0
     assert critic(video).shape == (3, 1)
-
-
-def test_layered_output_is_a_video_in_range():
-    gen = Generator(ch=8, latent_dim=4, n_frames=16, frame_size=16, upsample='resize',
-                    output='layered')
-    assert gen.dc4.W.shape[:2] == (7, 1)
-    video = gen(gen.make_hidden(2, np.random.RandomState(0)))
-    assert video.shape == (2, 3, 16, 16, 16) and float(abs(video.array).max()) <= 1.0
-
-
-def test_compose_layers_puts_the_foreground_where_the_mask_is():
-    rng = np.random.RandomState(0)
-    fg, bg = rng.uniform(-2, 2, (2, 3, 1, 2, 2)), rng.uniform(-2, 2, (2, 3, 1, 2, 2))
-    mask = np.where(rng.uniform(size=(2, 1, 1, 2, 2)) < 0.5, -50.0, 50.0)  # sigmoid: 0 or 1
-    video = compose_layers(np.concatenate([fg, bg, mask], axis=1).astype(np.float32)).array
-    np.testing.assert_allclose(video, np.where(mask > 0, np.tanh(fg), np.tanh(bg)), atol=1e-6)
-    half = compose_layers(np.concatenate([fg, bg, 0 * mask], axis=1).astype(np.float32)).array
-    np.testing.assert_allclose(half, (np.tanh(fg) + np.tanh(bg)) / 2, atol=1e-6)
-
-
-def test_unknown_output_is_an_error():
-    with pytest.raises(ValueError, match="output is 'rgba'"):
-        Generator(ch=8, latent_dim=4, n_frames=16, frame_size=16, output='rgba')
 
 
 def test_upsample_nearest_repeats_each_value_in_a_2x2x2_block():

@@ -74,7 +74,6 @@ def test_missing_keys_take_defaults(tmp_path):
     ('DATA', 'workers', '-1', '>= 0'),
     ('SAVING', 'out_dir', "''", 'a non-empty string'),
     ('MODEL', 'upsample', "'bilinear'", 'one of deconv, resize'),
-    ('MODEL', 'output', "'rgba'", 'one of rgb, layered'),
     ('MODEL', 'frame_critic_every', '2', 'the 2D frame critic was removed'),
     ('ADAM', 'learning_rate', 'inf', 'a finite number'),
     ('ADAM', 'penalty_coeff', 'nan', 'a finite number'),
