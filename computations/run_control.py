@@ -12,6 +12,7 @@ import zipfile
 
 import chainer
 from chainer import training
+from chainer.training import extensions
 
 from utils.npz_entries import read_entries
 from utils.errors import UserError
@@ -206,7 +207,18 @@ def resume(trainer, out_dir, resume_from):
         raise SnapshotMismatch(f'{path}: does not fit the networks of this config ({err});'
                                f' {MISMATCH_HINT}') from None
     _start_new_extensions(trainer, stored)
+    _continue_printed_log(trainer)
     return path
+
+
+def _continue_printed_log(trainer):
+    """Let each PrintReport go on after the restored log: Chainer's prints every entry it
+    has not printed itself, so a resumed run would print the earlier sessions' lines again."""
+    logs = [entry.extension.log for entry in trainer._extensions.values()
+            if isinstance(entry.extension, extensions.LogReport)]
+    for entry in trainer._extensions.values():
+        if logs and isinstance(entry.extension, extensions.PrintReport):
+            entry.extension._log_len = len(logs[0])  # the count of entries already printed
 
 
 def _start_new_extensions(trainer, stored):

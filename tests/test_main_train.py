@@ -118,6 +118,8 @@ def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):
     assert result.returncode == 0, result.stderr
     assert 'resumed from' in result.stdout and 'iteration 3' in result.stdout
     assert (tmp_path / 'run' / 'snapshot_iter_4').is_file()
+    # the report's rows (epoch, iteration): the new one alone, not the restored ones again
+    assert [row[1] for row in re.findall(r'\x1b\[J(\d+) +(\d+) ', result.stdout)] == ['4']
 
 
 def test_bad_config_stops_before_any_work(tmp_path, tiny_ini):
