@@ -1,0 +1,85 @@
+"""What a trained critic tells apart: its mean score on real clips of the run's data, on the
+quality ladder's degradations of those clips (metrics/ladder.py) and on the run's generated
+clips, as a markdown table for docs/first-run.md.
+
+    python bench/critic_ladder.py RUN/critic_iter_N.npz [--gen RUN/gen_avg_iter_N.npz] [--n 64]
+
+The gap column is the real clips' mean score minus the row's. The critic is held near
+1-Lipschitz in pixels by the gradient penalty, so a degradation's gap is at most the mean
+pixel (L2) distance between each clip and its degraded copy, given beside it: a gap far below
+that distance is a difference the critic has not learned to use.
+"""
+import argparse
+import os
+import sys
+
+from utils import chainer_compat  # noqa: F401  (before chainer)
+import chainer
+import numpy as np
+
+from computations.sampling import generate_videos
+from datastream.framereader import FrameReader
+from metrics import ladder
+from nn.network_files import config_for, load_critic, load_generator
+
+
+def real_uint8(config, n):
+    """The first n clips of the run's data, uint8 (N, T, H, W, 3) as the ladder takes them."""
+    model = config.model
+    data = FrameReader(config.data.root_dir, config.data.index_dir, model.n_frames,
+                       model.frame_size)
+    return np.stack([data.get_example(i)[0].transpose(1, 2, 3, 0) for i in range(n)])
+
+
+def mean_score(critic, clips, batch=16):
+    """The critic's mean score of float clips (N, 3, T, H, W)."""
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        total = sum(float(critic(clips[i:i + batch]).array.sum())
+                    for i in range(0, len(clips), batch))
+    return total / len(clips)
+
+
+def table(critic, real, generated=None):
+    """Markdown rows: real clips, each degradation of them, then the generated clips
+    (uint8 (N, T, H, W, 3) like the real ones)."""
+    real_float = ladder.to_float(real)
+    real_score = mean_score(critic, real_float)
+    lines = ['| clips | critic score | gap to real | pixel distance to the real clip |',
+             '|---|---|---|---|', f'| real | {real_score:.1f} | 0 | 0 |']
+    for name, changed in ladder.ladder(real).items():
+        changed_float = ladder.to_float(changed)
+        distance = np.sqrt(((changed_float - real_float) ** 2).sum(axis=(1, 2, 3, 4))).mean()
+        score = mean_score(critic, changed_float)
+        lines.append(f'| {name} | {score:.1f} | {real_score - score:.1f} | {distance:.1f} |')
+    if generated is not None:
+        score = mean_score(critic, ladder.to_float(generated))
+        lines.append(f'| generated | {score:.1f} | {real_score - score:.1f} | - |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('critic', help='RUN/critic_iter_N.npz')
+    parser.add_argument('--gen', help='a generator of the run (default: gen_avg_iter_N.npz'
+                        ' beside the critic, else gen_iter_N.npz)')
+    parser.add_argument('--n', type=int, default=64, help='clips of each kind')
+    args = parser.parse_args(argv)
+    config = config_for(args.critic)
+    critic = load_critic(args.critic, config.model)
+    gen_path = args.gen
+    if gen_path is None:
+        candidates = [args.critic.replace('critic_iter_', name) for name in
+                      ('gen_avg_iter_', 'gen_iter_')]
+        gen_path = next((path for path in candidates if os.path.isfile(path)), None)
+    generated = None
+    if gen_path:
+        gen = load_generator(gen_path, config.model)
+        generated = generate_videos(gen, gen.make_hidden(args.n, np.random.RandomState(1)))
+    print(f'{args.critic} on {args.n} clips of {config.data.root_dir}'
+          f" and {gen_path or 'no generator'}\n")
+    print(table(critic, real_uint8(config, args.n), generated))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
