@@ -14,13 +14,13 @@ import os
 import sys
 
 from utils import chainer_compat  # noqa: F401  (before chainer)
-import chainer
 import numpy as np
 
 from computations.sampling import generate_videos
 from datastream.framereader import FrameReader
 from metrics import ladder
 from nn.network_files import config_for, load_critic, load_generator
+from utils.evaluate import collect
 
 
 def real_uint8(config, n):
@@ -32,11 +32,9 @@ def real_uint8(config, n):
 
 
 def mean_score(critic, clips, batch=16):
-    """The critic's mean score of float clips (N, 3, T, H, W)."""
-    with chainer.using_config('train', False), chainer.no_backprop_mode():
-        total = sum(float(critic(clips[i:i + batch]).array.sum())
-                    for i in range(0, len(clips), batch))
-    return total / len(clips)
+    """The critic's mean score of float clips (N, 3, T, H, W), scored as evaluate scores."""
+    _, scores = collect((clips[i:i + batch] for i in range(0, len(clips), batch)), critic)
+    return float(scores.mean())
 
 
 def table(critic, real, generated=None):
