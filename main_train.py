@@ -63,8 +63,11 @@ def print_header(config, config_path, n_clips, device, world):
         print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'
               f' on its own shard; global batch {world.size * m.batch_size}')
     critic_lr = f' (critic {a.critic_learning_rate})' if a.critic_learning_rate else ''
-    print(f'  adam lr {a.learning_rate}{critic_lr} betas ({a.beta1}, {a.beta2}), critic_iter'
-          f' {a.critic_iter}, penalty {a.penalty_coeff}; convolutions: {conv_backend(m)}')
+    anneal = ' falling to 0' if a.anneal else ''
+    edges = f' (critic edge gain {m.critic_edge_gain})' if m.critic_edge_gain else ''
+    print(f'  adam lr {a.learning_rate}{critic_lr}{anneal} betas ({a.beta1}, {a.beta2}),'
+          f' critic_iter {a.critic_iter}, penalty {a.penalty_coeff}{edges};'
+          f' convolutions: {conv_backend(m)}')
     print(f'  run folder {config.saving.out_dir}')
 
 

@@ -5,15 +5,17 @@ clips, as a markdown table for docs/first-run.md.
     python bench/critic_ladder.py RUN/critic_iter_N.npz [--gen RUN/gen_avg_iter_N.npz] [--n 64]
 
 The gap column is the real clips' mean score minus the row's. The critic is held near
-1-Lipschitz in pixels by the gradient penalty, so a degradation's gap is at most the mean
-pixel (L2) distance between each clip and its degraded copy, given beside it: a gap far below
-that distance is a difference the critic has not learned to use.
+1-Lipschitz by the gradient penalty in the clips as it sees them (pixels, or pixels with
+sharpened edges: [MODEL] critic_edge_gain), so a degradation's gap is at most the mean L2
+distance between each clip and its degraded copy as the critic sees them, given beside it: a
+gap far below that distance is a difference the critic has not learned to use.
 """
 import argparse
 import os
 import sys
 
 from utils import chainer_compat  # noqa: F401  (before chainer)
+import chainer
 import numpy as np
 
 from computations.sampling import generate_videos
@@ -42,11 +44,12 @@ def table(critic, real, generated=None):
     (uint8 (N, T, H, W, 3) like the real ones)."""
     real_float = ladder.to_float(real)
     real_score = mean_score(critic, real_float)
-    lines = ['| clips | critic score | gap to real | pixel distance to the real clip |',
+    lines = ['| clips | critic score | gap to real | distance to real, as the critic sees it |',
              '|---|---|---|---|', f'| real | {real_score:.1f} | 0 | 0 |']
     for name, changed in ladder.ladder(real).items():
         changed_float = ladder.to_float(changed)
-        distance = np.sqrt(((changed_float - real_float) ** 2).sum(axis=(1, 2, 3, 4))).mean()
+        seen = chainer.as_array(critic.sharpen(changed_float - real_float))
+        distance = np.sqrt((seen ** 2).sum(axis=(1, 2, 3, 4))).mean()
         score = mean_score(critic, changed_float)
         lines.append(f'| {name} | {score:.1f} | {real_score - score:.1f} | {distance:.1f} |')
     if generated is not None:

@@ -14,6 +14,7 @@ from chainer.training import extensions
 from computations.distributed import World, multi_node
 from computations.generator_average import GeneratorAverage
 from computations.quality import REPORTED, quality_metric
+from computations.rate_schedule import annealed_rates
 from computations.run_control import EveryOrLast, RunLength, latch_interrupt
 from computations.run_page import REPORT_KEYS, run_page
 from computations.sampling import generate_videos
@@ -115,6 +116,8 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
                             world.rank, world.size)
     run_length = RunLength(config.model.iterations, config.model.epochs)
     trainer = training.Trainer(updater, run_length, out=out_dir)
+    if config.adam.anneal:
+        trainer.extend(annealed_rates(optimizers, run_length), name='anneal')
     trainer.extend(latch_interrupt(run_length, world))
     if world.is_root:
         shown = _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nn.network_files import config_for
 from tests.conftest import ROOT, tiny_sections, write_ini
 
 
@@ -110,6 +111,17 @@ def test_a_critic_of_its_own_width_trains_and_is_evaluated(tmp_path, tiny_ini):
                 '--n', '2', '--batch', '2')
     assert score.returncode == 0, score.stderr
     assert 'Wasserstein estimate over 2 + 2 clips' in score.stdout
+
+
+def test_an_edge_gain_critic_and_annealed_rates_are_named_kept_and_evaluated(tmp_path,
+                                                                             tiny_ini):
+    """The header names both; the critic file carries its edge gain, so whatever loads it
+    (utils/evaluate.py, bench/critic_ladder.py) rebuilds the critic that sees sharpened clips."""
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.critic_edge_gain=0.5',
+                 '--set', 'ADAM.anneal=yes')
+    assert result.returncode == 0, result.stderr
+    assert 'falling to 0' in result.stdout and '(critic edge gain 0.5)' in result.stdout
+    assert config_for(str(tmp_path / 'run' / 'critic_iter_3.npz')).model.critic_edge_gain == 0.5
 
 
 def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):

@@ -97,6 +97,8 @@ class ModelConfig:
                          'run CPU convolutions on PyTorch kernels when torch is installed')
     fast_gpu: bool = opt(True, None, 'run GPU convolutions on PyTorch cuDNN kernels when torch'
                          ' sees the GPU')
+    critic_edge_gain: float = opt(0.0, at_least(0.0), "the critic sees each frame minus this"
+                                  " times its Laplacian (edges count more; 0 = plain pixels)")
     upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
                         " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
 
@@ -110,6 +112,7 @@ class AdamConfig:
     beta2: float = opt(0.999, in_range(0.0, 1.0), 'Adam beta2')
     critic_iter: int = opt(5, at_least(1), 'critic updates per generator update')
     penalty_coeff: float = opt(10.0, at_least(0.0), 'gradient penalty coefficient lambda')
+    anneal: bool = opt(False, None, 'lower both rates linearly to 0 at the end of the run')
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import pytest
 
 from bench.critic_ladder import mean_score, table
 from metrics import ladder
-from nn.DCGAN import Critic
+from nn.DCGAN import Critic, frame_laplacian
 
 
 def _rows(text):
@@ -29,3 +29,15 @@ def test_each_row_is_the_critics_mean_score_and_its_gap_to_real():
     assert rows['blur sigma 1.5'] == pytest.approx((score, real_score - score, distance),
                                                    abs=0.051)
     assert rows['generated'][2] is None and rows['no motion'][2] > 0
+
+
+def test_the_distance_is_measured_as_an_edge_gain_critic_sees_the_clips():
+    critic = Critic(ch=8, n_frames=16, frame_size=16, edge_gain=1.0)
+    real = ladder.real_clips(0, 3, 16, 16)
+    rows = _rows(table(critic, real))
+    difference = ladder.to_float(ladder.blurred(real, 1.5)) - ladder.to_float(real)
+    seen = difference - frame_laplacian(difference).array
+    distance = np.sqrt((seen ** 2).sum(axis=(1, 2, 3, 4))).mean()
+    assert rows['blur sigma 1.5'][2] == pytest.approx(distance, abs=0.051)
+    plain = np.sqrt((difference ** 2).sum(axis=(1, 2, 3, 4))).mean()
+    assert distance > 1.5 * plain

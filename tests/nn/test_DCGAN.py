@@ -4,7 +4,7 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
-from nn.DCGAN import Critic, Generator, ResizeConv3D, base_shape
+from nn.DCGAN import Critic, Generator, ResizeConv3D, base_shape, frame_laplacian
 
 
 def upsample_nearest(x):
@@ -88,6 +88,31 @@ def test_critic_normalises_each_sample_on_its_own():
     alone = critic(x[:1]).array
     together = critic(x).array[:1]
     np.testing.assert_allclose(alone, together, rtol=1e-5, atol=1e-6)
+
+
+def test_frame_laplacian_is_each_frames_4_neighbour_laplacian_with_edges_repeated():
+    x = np.random.RandomState(0).standard_normal((2, 3, 4, 5, 6)).astype(np.float32)
+    padded = np.pad(x, ((0, 0),) * 3 + ((1, 1), (1, 1)), mode='edge')
+    expected = (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2]
+                + padded[..., 1:-1, 2:] - 4 * x)
+    np.testing.assert_allclose(frame_laplacian(x).array, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize('fast', [True, False])
+def test_an_edge_gain_critic_scores_and_penalises_the_sharpened_clip(fast):
+    """With critic_edge_gain g the critic is the plain critic of x - g * laplacian(x), and
+    its gradient penalty is the plain critic's at that sharpened clip: slope 1 is asked
+    for in the sharpened space, not in pixels."""
+    sharp = Critic(ch=8, n_frames=16, frame_size=16, edge_gain=2.0)
+    plain = Critic(ch=8, n_frames=16, frame_size=16)
+    plain.copyparams(sharp)
+    x = np.random.RandomState(4).uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32)
+    sharpened = x - 2.0 * frame_laplacian(x).array
+    with chainer.using_config('fast_cpu', fast):
+        np.testing.assert_allclose(sharp(x).array, plain(sharpened).array, rtol=1e-4, atol=1e-4)
+        penalty = float(sharp.gradient_penalty(x).array)
+        assert penalty == pytest.approx(float(plain.gradient_penalty(sharpened).array), rel=1e-4)
+        assert penalty != pytest.approx(float(plain.gradient_penalty(x).array), rel=1e-2)
 
 
 def _grad_norm(critic, x):
