@@ -8,6 +8,7 @@ import numpy as np
 import chainer
 import chainer.functions as F
 import chainer.links as L
+from chainer import function_node
 
 from nn import torch_kernels
 from utils.config_parse import UPSAMPLING
@@ -159,15 +160,27 @@ class Generator(chainer.Chain):
         return torch_kernels.tanh(self.dc4(h))
 
 
+def _laplacian(x):
+    """Each frame's 4-neighbour Laplacian of array x (N, C, T, H, W), edges repeated."""
+    xp = chainer.backend.get_array_module(x)
+    p = xp.pad(x, ((0, 0),) * 3 + ((1, 1), (1, 1)), mode='edge')
+    return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:] - 4 * x
+
+
+class FrameLaplacian(function_node.FunctionNode):
+    """_laplacian as a Chainer function. With edges repeated it is the Laplacian of the
+    pixel grid graph, a symmetric operator, so its backward applies it again."""
+
+    def forward(self, inputs):
+        return _laplacian(inputs[0]),
+
+    def backward(self, indexes, grad_outputs):
+        return FrameLaplacian().apply(grad_outputs)
+
+
 def frame_laplacian(x):
     """The 4-neighbour Laplacian of every frame of x (N, C, T, H, W), edges repeated."""
-    def neighbours(axis):
-        """x shifted one step back plus x shifted one step forward along axis."""
-        a, b, c = F.split_axis(x, [1, x.shape[axis] - 1], axis)
-        ab = F.concat([a, b], axis)
-        bc = F.concat([b, c], axis)
-        return F.concat([a, ab], axis) + F.concat([bc, c], axis)
-    return neighbours(3) + neighbours(4) - 4 * x
+    return FrameLaplacian().apply((x,))[0]
 
 
 class Critic(chainer.Chain):

@@ -98,6 +98,14 @@ def test_frame_laplacian_is_each_frames_4_neighbour_laplacian_with_edges_repeate
     np.testing.assert_allclose(frame_laplacian(x).array, expected, atol=1e-5)
 
 
+def test_frame_laplacian_gradients_match_finite_differences():
+    """Its backward applies the operator again (it is symmetric with repeated edges)."""
+    rng = np.random.RandomState(1)
+    x, gy, ggx = (rng.standard_normal((2, 3, 2, 5, 6)) for _ in range(3))
+    gradient_check.check_backward(frame_laplacian, x, gy, dtype=np.float64)
+    gradient_check.check_double_backward(frame_laplacian, x, gy, ggx, dtype=np.float64)
+
+
 @pytest.mark.parametrize('fast', [True, False])
 def test_an_edge_gain_critic_scores_and_penalises_the_sharpened_clip(fast):
     """With critic_edge_gain g the critic is the plain critic of x - g * laplacian(x), and
