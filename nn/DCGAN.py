@@ -217,6 +217,7 @@ class Critic(chainer.Chain):
         return self._score(self.sharpen(x))
 
     def _score(self, x):
+        """The score of a clip as the critic sees it (after sharpen)."""
         if torch_kernels.fuses(chainer.as_array(x)):
             return torch_kernels.fused(self._torch_function(), (x,) + self._torch_params())
         h = x
