@@ -1,9 +1,13 @@
 import numpy as np
 import pytest
 
-from bench.critic_ladder import mean_score, table
+from bench.critic_ladder import mean_score, table, unseen_uint8
+from datastream.framereader import FrameReader
+from datastream.moving_shapes import build_dataset
 from metrics import ladder
 from nn.DCGAN import Critic, frame_laplacian
+from tests.conftest import tiny_sections, write_ini
+from utils.config_parse import load_config
 
 
 def _rows(text):
@@ -41,3 +45,25 @@ def test_the_distance_is_measured_as_an_edge_gain_critic_sees_the_clips():
     assert rows['blur sigma 1.5'][2] == pytest.approx(distance, abs=0.051)
     plain = np.sqrt((difference ** 2).sum(axis=(1, 2, 3, 4))).mean()
     assert distance > 1.5 * plain
+
+
+def test_unseen_clips_are_the_ones_a_larger_dataset_would_hold_next(tmp_path):
+    small, large = str(tmp_path / 'small'), str(tmp_path / 'large')
+    build_dataset(small, 3, seed=0, look='large')
+    build_dataset(large, 5, seed=0, look='large')
+    config = load_config(write_ini(tmp_path / 'c.ini', tiny_sections(small, str(tmp_path / 'run'))))
+    unseen = unseen_uint8(config, 2)
+    reader = FrameReader(large, 'index.txt', 16, 16)
+    expected = np.stack([reader.get_example(i)[0].transpose(1, 2, 3, 0) for i in (3, 4)])
+    assert np.array_equal(unseen, expected)
+
+
+def test_unseen_clips_get_their_own_row():
+    critic = Critic(ch=8, n_frames=16, frame_size=16)
+    real = ladder.real_clips(0, 3, 16, 16)
+    unseen = ladder.real_clips(1, 3, 16, 16)
+    rows = _rows(table(critic, real, unseen=unseen))
+    score = mean_score(critic, ladder.to_float(unseen))
+    assert list(rows)[-1] == 'real, not trained on'
+    assert rows['real, not trained on'][:2] == pytest.approx(
+        (score, rows['real'][0] - score), abs=0.051)
