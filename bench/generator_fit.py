@@ -6,7 +6,7 @@ easier than learning it from a critic, so a width that still draws blobs here af
 steps as a run makes cannot be expected to draw shapes in that run.
 
     python bench/generator_fit.py [--config setup.ini] [--ch 64 256] [--steps 1000]
-                                  [--clips 64] [--out bench/generator_fit]
+                                  [--clips 64] [--out runs/generator_fit]
 
 Prints a markdown table (width, seconds, mean absolute error in pixel levels 0-255 with the
 generator in test mode) and writes one PNG per width: pairs of rows, a real clip above its
@@ -106,7 +106,7 @@ def main(argv=None):
     parser.add_argument('--ch', type=int, nargs='+', default=[64, 256], help='generator widths')
     parser.add_argument('--steps', type=int, default=1000)
     parser.add_argument('--clips', type=int, default=64)
-    parser.add_argument('--out', default='bench/generator_fit', help='folder for the strips')
+    parser.add_argument('--out', default='runs/generator_fit', help='folder for the strips')
     args = parser.parse_args(argv)
     config = load_config(args.config)
     real = real_uint8(config, args.clips)
