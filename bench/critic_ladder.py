@@ -26,7 +26,7 @@ import numpy as np
 
 from computations.sampling import generate_videos
 from datastream.framereader import FrameReader, load_uint8_clip
-from datastream.moving_shapes import LOOKS, MARKER, recorded_look, render_clip, write_stacked_jpeg
+from datastream.moving_shapes import MARKER, numbered_clip, recorded_look, write_stacked_jpeg
 from metrics import ladder
 from nn.network_files import config_for, load_critic, load_generator
 from utils.safe_files import owns
@@ -45,13 +45,13 @@ def unseen_uint8(config, n):
     """n clips of the run's built-in dataset that are not in it: those numbered after its
     last clip, rendered, stored and read as the dataset's own, uint8 (N, T, H, W, 3)."""
     data, model = config.data, config.model
-    look = LOOKS[recorded_look(data.root_dir)]
+    look = recorded_look(data.root_dir)
     held = len(FrameReader(data.root_dir, data.index_dir, model.n_frames, model.frame_size))
     clips = []
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, 'clip.jpg')
         for i in range(held, held + n):
-            frames, _ = render_clip(np.random.RandomState([model.seed, i]), look=look)
+            frames, _ = numbered_clip(model.seed, i, look)
             write_stacked_jpeg(path, frames)
             clips.append(load_uint8_clip(path, model.n_frames, model.frame_size)
                          .transpose(1, 2, 3, 0))
@@ -96,6 +96,9 @@ def main(argv=None):
                         help='add clips of the built-in dataset that it does not hold')
     args = parser.parse_args(argv)
     config = config_for(args.critic)
+    if args.unseen and not owns(config.data.root_dir, MARKER):
+        parser.error(f'--unseen: {config.data.root_dir} ([DATA] root_dir) is not a built-in'
+                     ' dataset, so its unseen clips cannot be rendered')
     critic = load_critic(args.critic, config.model)
     gen_path = args.gen
     if gen_path is None:
@@ -108,9 +111,6 @@ def main(argv=None):
         generated = generate_videos(gen, gen.make_hidden(args.n, np.random.RandomState(1)))
     print(f'{args.critic} on {args.n} clips of {config.data.root_dir}'
           f" and {gen_path or 'no generator'}\n")
-    if args.unseen and not owns(config.data.root_dir, MARKER):
-        parser.error(f'--unseen: {config.data.root_dir} ([DATA] root_dir) is not a built-in'
-                     ' dataset, so its unseen clips cannot be rendered')
     unseen = unseen_uint8(config, args.n) if args.unseen else None
     print(table(critic, real_uint8(config, args.n), generated, unseen))
     return 0

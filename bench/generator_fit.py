@@ -27,6 +27,7 @@ from bench.critic_ladder import real_uint8
 from metrics import ladder
 from nn.DCGAN import Generator
 from utils.config_parse import load_config
+from utils.video_io import to_uint8_frames
 
 BATCH = 16
 
@@ -72,11 +73,6 @@ def redraw(gen, latents, n):
                                for i in range(0, n, BATCH)])
 
 
-def to_uint8(clips):
-    """float (N, 3, T, H, W) in [-1, 1] -> uint8 (N, T, H, W, 3)."""
-    return np.clip((clips.transpose(0, 2, 3, 4, 1) + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-
-
 def strip(real, fitted, n=4):
     """uint8 image: for each of n clips, its real row above its fitted row, every other frame."""
     def row(clip):
@@ -95,9 +91,9 @@ def measure(model, real, ch, steps):
     start = time.perf_counter()
     latents, _ = fit(gen, clips, steps)
     seconds = time.perf_counter() - start
-    fitted = redraw(gen, latents, len(clips))
-    error = float(np.abs(to_uint8(fitted).astype(np.float32) - real).mean())
-    return seconds, error, to_uint8(fitted)
+    fitted = to_uint8_frames(redraw(gen, latents, len(clips)))
+    error = float(np.abs(fitted.astype(np.float32) - real).mean())
+    return seconds, error, fitted
 
 
 def main(argv=None):

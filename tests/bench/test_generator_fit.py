@@ -2,9 +2,10 @@ import os
 
 import numpy as np
 
-from bench.generator_fit import fit, main, redraw, strip, to_uint8
+from bench.generator_fit import fit, main, redraw, strip
 from metrics import ladder
 from nn.DCGAN import Generator
+from utils.video_io import to_uint8_frames
 
 
 def test_fitting_lowers_the_error_and_redraws_every_clip():
@@ -22,7 +23,7 @@ def test_fitting_lowers_the_error_and_redraws_every_clip():
 
 def test_the_strip_puts_each_real_clip_above_its_fit():
     real = ladder.real_clips(0, 2, 16, 16)
-    fitted = to_uint8(ladder.to_float(real[::-1]))
+    fitted = to_uint8_frames(ladder.to_float(real[::-1]))
     image = strip(real, fitted, n=2)
     row = 17  # 16 pixels and a white line
     assert image.shape == (4 * row, 8 * row, 3)
