@@ -20,6 +20,11 @@ from metrics.frechet import frechet_distance
 
 COMPONENTS = ('semantic', 'texture', 'motion')
 SMALL_CHANGE, LARGE_CHANGE = 10 / 127.5, 40 / 127.5  # 10 and 40 levels of 255
+# The least spread a motion statistic is measured in: half a level of 255. A statistic the
+# real clips share exactly (the median change over a still background is 0 in every clip)
+# would otherwise turn a change of one level into millions of points; the built-in looks'
+# real clips spread at least twice as far in every statistic, so their scores are as before.
+MOTION_SPREAD_FLOOR = 0.5 / 127.5
 
 
 def _clip_motion(clip):
@@ -51,7 +56,8 @@ class QualityReference:
         self.net = net
         self.native = feature_net.native_features(net, real)
         motion = motion_statistics(real)
-        self.motion_scale = motion.mean(axis=0), motion.std(axis=0) + 1e-6
+        self.motion_scale = motion.mean(axis=0), np.maximum(motion.std(axis=0),
+                                                            MOTION_SPREAD_FLOOR)
         self.native['motion'] = self._standard(motion)
         self.shrunk = feature_net.extract(net, real)
 
