@@ -23,8 +23,8 @@ SMALL_CHANGE, LARGE_CHANGE = 10 / 127.5, 40 / 127.5  # 10 and 40 levels of 255
 # The least spread a motion statistic is measured in: half a level of 255. A statistic the
 # real clips share exactly (the median change over a still background is 0 in every clip)
 # would otherwise turn a change of one level into millions of points; the built-in looks'
-# real clips spread at least twice as far in every statistic, so their scores are as before
-# (but for the 1e-6 once added to every spread).
+# real clips spread at least twice as far in every statistic, so the floor leaves their
+# scores alone.
 MOTION_SPREAD_FLOOR = 0.5 / 127.5
 
 
