@@ -65,8 +65,9 @@ def print_header(config, config_path, n_clips, device, world):
     critic_lr = f' (critic {a.critic_learning_rate})' if a.critic_learning_rate else ''
     anneal = ' falling to 0' if a.anneal else ''
     edges = f' (critic edge gain {m.critic_edge_gain})' if m.critic_edge_gain else ''
+    lazy = f' every {a.penalty_every} critic steps' if a.penalty_every > 1 else ''
     print(f'  adam lr {a.learning_rate}{critic_lr}{anneal} betas ({a.beta1}, {a.beta2}),'
-          f' critic_iter {a.critic_iter}, penalty {a.penalty_coeff}{edges};'
+          f' critic_iter {a.critic_iter}, penalty {a.penalty_coeff}{lazy}{edges};'
           f' convolutions: {conv_backend(m)}')
     print(f'  run folder {config.saving.out_dir}')
 

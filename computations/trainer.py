@@ -113,7 +113,7 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
                                                       config.adam.critic_learning_rate), world)}
     updater = WGANGPUpdater(iterator, optimizers, config.adam.critic_iter,
                             config.adam.penalty_coeff, config.model.seed, device, clip_converter,
-                            world.rank, world.size)
+                            world.rank, world.size, config.adam.penalty_every)
     run_length = RunLength(config.model.iterations, config.model.epochs)
     trainer = training.Trainer(updater, run_length, out=out_dir)
     if config.adam.anneal:

@@ -3,6 +3,9 @@
 Critic loss:    E[D(G(z))] - E[D(x)] + lambda * E[(||grad D(x_hat)||_2 - 1)^2]
                 with x_hat = eps * x + (1 - eps) * G(z), eps ~ U(0, 1) per sample.
 Generator loss: -E[D(G(z))].
+With penalty_every = k > 1 the penalty term is computed on every k-th critic step only
+(counted over the whole run), weighted by k (lazy regularisation, as StyleGAN2 does
+for its R1 penalty); k = 1 is the seed's WGAN-GP.
 Every random draw (latents, eps) comes from the updater's own RandomState,
 which is saved in snapshots, so a resumed run continues the same run.
 """
@@ -25,8 +28,9 @@ class WGANGPUpdater(training.StandardUpdater):
     changes any weight; skipped_clips counts the unreadable clips skipped so far."""
 
     def __init__(self, iterator, optimizers, critic_iter=5, penalty_coeff=10.0,
-                 seed=0, device=None, converter=None, rank=0, size=1):
-        """rank, size: this process among `size` data-parallel ranks (see
+                 seed=0, device=None, converter=None, rank=0, size=1, penalty_every=1):
+        """penalty_every: see the module's docstring. rank, size: this process among `size`
+        data-parallel ranks (see
         computations/distributed.py); every rank draws the random numbers of
         the whole size x batch and uses its own slice."""
         kwargs = {'converter': converter} if converter else {}
@@ -35,6 +39,7 @@ class WGANGPUpdater(training.StandardUpdater):
         self.critic = optimizers['critic'].target
         self.critic_iter = critic_iter
         self.penalty_coeff = penalty_coeff
+        self.penalty_every = penalty_every
         self.rng = np.random.RandomState(seed)
         self.rank, self.size = rank, size
         self.skipped_clips = 0
@@ -63,15 +68,19 @@ class WGANGPUpdater(training.StandardUpdater):
         eps = self._to_device(self._my_slice(eps, len(real)))
         return self.critic.gradient_penalty(eps * real + (1 - eps) * fake)
 
-    def critic_loss(self, real):
-        """One critic loss on a real batch; reports against the critic."""
+    def critic_loss(self, real, penalised=True):
+        """One critic loss on a real batch, with the penalty term when penalised (weighted
+        by penalty_every); reports against the critic (gp only when computed)."""
         fake = self._fake(len(real))
         scores = self.critic(F.concat([real, fake], axis=0))
         d_real, d_fake = F.split_axis(scores, [len(real)], axis=0)
         wdist = F.mean(d_real) - F.mean(d_fake)
-        penalty = self.gradient_penalty(real, fake)
-        loss = -wdist + self.penalty_coeff * penalty
-        chainer.report({'loss': loss, 'gp': penalty, 'wdist': wdist}, self.critic)
+        loss = -wdist
+        if penalised:
+            penalty = self.gradient_penalty(real, fake)
+            loss += self.penalty_every * self.penalty_coeff * penalty
+            chainer.report({'gp': penalty}, self.critic)
+        chainer.report({'loss': loss, 'wdist': wdist}, self.critic)
         return loss
 
     def generator_loss(self, batch):
@@ -90,9 +99,10 @@ class WGANGPUpdater(training.StandardUpdater):
         critic_opt = self.get_optimizer('critic')
         gen_opt = self.get_optimizer('gen')
         iterator = self.get_iterator('main')
-        for _ in range(self.critic_iter):
+        for step in range(self.iteration * self.critic_iter,
+                          (self.iteration + 1) * self.critic_iter):
             critic_opt.update(self._checked(self.critic_loss, 'critic'),
-                              self._real_batch(iterator))
+                              self._real_batch(iterator), step % self.penalty_every == 0)
         gen_opt.update(self._checked(self.generator_loss, 'generator'), iterator.batch_size)
 
     def _checked(self, loss_of, name):

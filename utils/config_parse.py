@@ -112,6 +112,8 @@ class AdamConfig:
     beta2: float = opt(0.999, in_range(0.0, 1.0), 'Adam beta2')
     critic_iter: int = opt(5, at_least(1), 'critic updates per generator update')
     penalty_coeff: float = opt(10.0, at_least(0.0), 'gradient penalty coefficient lambda')
+    penalty_every: int = opt(1, at_least(1), 'compute the penalty on every n-th critic step'
+                             ' only, weighted by n (1 = every step)')
     anneal: bool = opt(False, None, 'lower both rates linearly to 0 at the end of the run')
 
 

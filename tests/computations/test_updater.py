@@ -30,7 +30,7 @@ def make_trainer(shapes_dir, out_dir, tmp_path, **changes):
 
 def logged_losses(out_dir):
     with open(os.path.join(out_dir, 'log')) as log:
-        return [[entry[key] for key in KEYS] for entry in json.load(log)]
+        return [[entry.get(key) for key in KEYS] for entry in json.load(log)]
 
 
 def test_one_iteration_updates_both_networks_and_reports(shapes_dir, tmp_path):
@@ -100,3 +100,50 @@ def test_the_log_counts_skipped_clips(shapes_dir, tmp_path):
         counts = [entry['data/skipped'] for entry in json.load(log)]
     assert all(isinstance(count, int) for count in counts) and counts == sorted(counts)
     assert counts[-1] >= 1, 'the unreadable clip was reached and counted'
+
+
+def test_a_lazy_penalty_is_computed_on_every_nth_critic_step_of_the_run(shapes_dir, tmp_path):
+    """2 critic steps an iteration, penalty_every 3: steps 0 and 3 of the run's 0..5."""
+    trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path,
+                                 **{'ADAM.penalty_every': 3})
+    updater = trainer.updater
+    computed = []
+    penalty = updater.gradient_penalty
+    updater.gradient_penalty = lambda real, fake: computed.append(updater.iteration) or penalty(
+        real, fake)
+    for _ in range(3):
+        updater.update()
+    assert updater.critic_iter == 2 and computed == [0, 1]
+
+
+def test_a_lazy_penalty_weighs_n_times_as_much(shapes_dir, tmp_path):
+    trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path,
+                                 **{'ADAM.penalty_every': 4})
+    updater = trainer.updater
+    real = updater._real_batch(updater.get_iterator('main'))
+    for penalised in (True, False):
+        observation = {}
+        with trainer.reporter.scope(observation):
+            loss = float(updater.critic_loss(real, penalised).array)
+        wdist = float(chainer.as_array(observation['critic/wdist']))
+        if penalised:
+            gp = float(chainer.as_array(observation['critic/gp']))
+            assert gp > 0 and loss == pytest.approx(-wdist + 4 * 10.0 * gp, rel=1e-5)
+        else:
+            assert 'critic/gp' not in observation and loss == pytest.approx(-wdist)
+
+
+def test_a_resumed_run_keeps_the_lazy_penalty_schedule(shapes_dir, tmp_path):
+    def trainer_for(out_dir, iterations):
+        return make_trainer(shapes_dir, out_dir, tmp_path, **{
+            'MODEL.iterations': iterations, 'ADAM.penalty_every': 3})[0]
+    whole = str(tmp_path / 'whole')
+    trainer_for(whole, 5).run()
+    parts = str(tmp_path / 'parts')
+    trainer_for(parts, 2).run()
+    second = trainer_for(parts, 5)
+    assert resume(second, parts, 'latest') == os.path.join(parts, 'snapshot_iter_2')
+    second.run()
+    losses = logged_losses(parts)
+    assert losses == logged_losses(whole)
+    assert [gp is not None for _, _, gp, _ in losses] == [True, True, False, True, True]

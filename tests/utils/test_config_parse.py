@@ -77,6 +77,7 @@ def test_missing_keys_take_defaults(tmp_path):
     ('MODEL', 'frame_critic_every', '2', 'the 2D frame critic was removed'),
     ('ADAM', 'learning_rate', 'inf', 'a finite number'),
     ('ADAM', 'penalty_coeff', 'nan', 'a finite number'),
+    ('ADAM', 'penalty_every', '0', '>= 1'),
     ('MODEL', 'weight_scale', '-inf', 'a finite number'),
     ('SAVING', 'n_samples', '100000', 'a value from 1 to 256'),
 ])
