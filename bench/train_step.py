@@ -1,12 +1,14 @@
 """Time one WGAN-GP iteration of the project's updater, against PyTorch on the same step.
 
-    python bench/train_step.py [--peer torch] [--plain] [--resize] [--reps 7] [--threads 2]
+    python bench/train_step.py [--peer torch] [--plain] [--resize] [--lazy] [--reps 7]
+        [--threads 2]
 
 Each config builds the project's networks and updater on synthetic batches
 (no disk). Variants: 'chainer' (the project as it trains: the fast CPU path when
 torch is installed), 'plain' (Chainer's own convolutions, --plain), 'resize' (the
-project with [MODEL] upsample = resize, --resize) and 'torch' (bench/torch_peer.py,
---peer torch). Repetitions are interleaved in one process; the table gives medians,
+project with [MODEL] upsample = resize, --resize), 'lazy' (resize with the penalty once per
+iteration, [ADAM] penalty_every = 5: the first run's step, --lazy) and 'torch'
+(bench/torch_peer.py, --peer torch). Repetitions are interleaved in one process; the table gives medians,
 the ratio to torch, peak memory per variant (measured in a child process) and the
 FLOP floor of the deconv generator at the machine's measured GEMM rate.
 """
@@ -35,7 +37,7 @@ class ChainerStep:
     """One iteration of the project's own updater on random clips."""
 
     def __init__(self, ch, frame_size, n_frames, batch, fast=True, critic_iter=5,
-                 device='@numpy', upsample='deconv'):
+                 device='@numpy', upsample='deconv', penalty_every=1):
         self.fast = fast
         gen = Generator(ch, 100, n_frames, frame_size, upsample=upsample)
         critic = Critic(ch, n_frames, frame_size)
@@ -48,7 +50,8 @@ class ChainerStep:
         optimizers = {'gen': make_optimizer(gen, AdamConfig()),
                       'critic': make_optimizer(critic, AdamConfig())}
         self.updater = WGANGPUpdater(make_iterator(clips, batch, 0, 0), optimizers, critic_iter,
-                                     10.0, 0, device, clip_converter)
+                                     10.0, 0, device, clip_converter,
+                                     penalty_every=penalty_every)
 
     def __call__(self):
         with chainer.using_config('fast_cpu', self.fast):
@@ -61,6 +64,8 @@ def make_step(variant, config):
         return TorchStep(**config)
     if variant == 'resize':
         return ChainerStep(**config, upsample='resize')
+    if variant == 'lazy':
+        return ChainerStep(**config, upsample='resize', penalty_every=5)
     return ChainerStep(**config, fast=(variant == 'chainer'))
 
 
@@ -139,6 +144,8 @@ def main():
     parser.add_argument('--peer', choices=['torch'], help='also time the PyTorch step')
     parser.add_argument('--plain', action='store_true', help="also time Chainer's own convs")
     parser.add_argument('--resize', action='store_true', help='also time upsample = resize')
+    parser.add_argument('--lazy', action='store_true',
+                        help='also time resize with the penalty once per iteration')
     parser.add_argument('--configs', default='small,large', help='small, large or both')
     parser.add_argument('--reps', type=int, default=7)
     parser.add_argument('--threads', type=int, default=2)
@@ -157,7 +164,7 @@ def main():
     if args.memory_of:
         return measure_memory(args.memory_of, names[0])
     variants = (['chainer'] + ['plain'] * args.plain + ['resize'] * args.resize
-                + ([args.peer] if args.peer else []))
+                + ['lazy'] * args.lazy + ([args.peer] if args.peer else []))
     report(names, variants, args)
 
 
