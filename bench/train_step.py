@@ -8,8 +8,8 @@ Each config builds the project's networks and updater on synthetic batches
 torch is installed), 'plain' (Chainer's own convolutions, --plain), 'resize' (the
 project with [MODEL] upsample = resize, --resize), 'lazy' (resize with the penalty once per
 iteration, [ADAM] penalty_every = 5: the first run's step, --lazy) and 'torch'
-(bench/torch_peer.py, --peer torch). Repetitions are interleaved in one process; the table gives medians,
-the ratio to torch, peak memory per variant (measured in a child process) and the
+(bench/torch_peer.py, --peer torch). Repetitions are interleaved in one process; the table
+gives medians, the ratio to torch, peak memory per variant (measured in a child process) and the
 FLOP floor of the deconv generator at the machine's measured GEMM rate.
 """
 import argparse

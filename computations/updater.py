@@ -29,10 +29,9 @@ class WGANGPUpdater(training.StandardUpdater):
 
     def __init__(self, iterator, optimizers, critic_iter=5, penalty_coeff=10.0,
                  seed=0, device=None, converter=None, rank=0, size=1, penalty_every=1):
-        """penalty_every: see the module's docstring. rank, size: this process among `size`
-        data-parallel ranks (see
-        computations/distributed.py); every rank draws the random numbers of
-        the whole size x batch and uses its own slice."""
+        """penalty_every: see the module's docstring. rank, size: this process among
+        `size` data-parallel ranks (see computations/distributed.py); every rank draws the
+        random numbers of the whole size x batch and uses its own slice."""
         kwargs = {'converter': converter} if converter else {}
         super().__init__(iterator, optimizers, device=device, **kwargs)
         self.gen = optimizers['gen'].target
