@@ -116,6 +116,7 @@ def test_an_edge_gain_critic_scores_and_penalises_the_sharpened_clip(fast):
     """With critic_edge_gain g the critic is the plain critic of x - g * laplacian(x), and
     its gradient penalty is the plain critic's at that sharpened clip: slope 1 is asked
     for in the sharpened space, not in pixels."""
+    np.random.seed(0)  # the initial weights: some leave both penalties near 1 (slopes near 0)
     sharp = Critic(ch=8, n_frames=16, frame_size=16, edge_gain=2.0)
     plain = Critic(ch=8, n_frames=16, frame_size=16)
     plain.copyparams(sharp)
