@@ -26,7 +26,8 @@ import numpy as np
 
 from computations.sampling import generate_videos
 from datastream.framereader import FrameReader, load_uint8_clip
-from datastream.moving_shapes import MARKER, numbered_clip, recorded_look, write_stacked_jpeg
+from datastream.moving_shapes import (LOOKS, MARKER, numbered_clip, recorded_look,
+                                      write_stacked_jpeg)
 from metrics import ladder
 from nn.network_files import config_for, load_critic, load_generator
 from utils.safe_files import owns
@@ -45,7 +46,7 @@ def unseen_uint8(config, n):
     """n clips of the run's built-in dataset that are not in it: those numbered after its
     last clip, rendered, stored and read as the dataset's own, uint8 (N, T, H, W, 3)."""
     data, model = config.data, config.model
-    look = recorded_look(data.root_dir)
+    look = LOOKS[recorded_look(data.root_dir)]
     held = len(FrameReader(data.root_dir, data.index_dir, model.n_frames, model.frame_size))
     clips = []
     with tempfile.TemporaryDirectory() as folder:

@@ -89,10 +89,10 @@ def render_clip(rng, n_frames=32, size=64, look=STANDARD):
     return np.clip(frames, 0, 255).astype(np.uint8), factors
 
 
-def numbered_clip(seed, number, look='standard', n_frames=32, size=64):
-    """Clip `number` of the built-in dataset made with `seed` in the named look, and its
-    factors (render_clip from its own random generator)."""
-    return render_clip(np.random.RandomState([seed, number]), n_frames, size, LOOKS[look])
+def numbered_clip(seed, number, look=STANDARD, n_frames=32, size=64):
+    """Clip `number` of the built-in data made with `seed` in a Look, and its factors:
+    render_clip from the clip's own random generator, seeded by (seed, number)."""
+    return render_clip(np.random.RandomState([seed, number]), n_frames, size, look)
 
 
 def write_stacked_jpeg(path, frames, quality=95):
@@ -117,7 +117,7 @@ def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32
         os.remove(os.path.join(clip_dir, stale))
     with open(os.path.join(root_dir, 'factors.jsonl'), 'w', encoding='utf-8') as factors_out:
         for i in range(n_clips):
-            frames, factors = numbered_clip(seed, i, look, n_frames, size)
+            frames, factors = numbered_clip(seed, i, LOOKS[look], n_frames, size)
             name = f'clip_{i:05d}.jpg'
             write_stacked_jpeg(os.path.join(clip_dir, name), frames)
             factors_out.write(json.dumps({'clip': f'clips/{name}', **factors}) + '\n')

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from datastream.framereader import to_float as pixels_to_float
-from datastream.moving_shapes import render_clip
+from datastream.moving_shapes import numbered_clip
 
 
 def real_clips(seed, n, n_frames, size, jpeg_quality=95):
@@ -16,7 +16,7 @@ def real_clips(seed, n, n_frames, size, jpeg_quality=95):
     the dataset's files make."""
     clips = []
     for i in range(n):
-        frames = render_clip(np.random.RandomState([seed, i]), n_frames, size)[0]
+        frames = numbered_clip(seed, i, n_frames=n_frames, size=size)[0]
         ok, data = cv2.imencode('.jpg', frames.reshape(-1, size, 3),
                                 [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         clips.append(cv2.imdecode(data, cv2.IMREAD_COLOR).reshape(frames.shape))

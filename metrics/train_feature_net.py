@@ -18,7 +18,7 @@ import chainer
 import chainer.functions as F
 import numpy as np
 
-from datastream.moving_shapes import render_clip
+from datastream.moving_shapes import numbered_clip
 from datastream.framereader import to_float
 from metrics.feature_net import INPUT, FeatureNet, targets
 from utils.cli import run
@@ -30,7 +30,7 @@ def make_clips(seed, start, count):
     """(videos float32 (N, 3, 16, 32, 32) in [-1, 1], labels, values) of fresh clips."""
     videos, labels, values = [], [], []
     for i in range(start, start + count):
-        frames, factors = render_clip(np.random.RandomState([seed, i]), INPUT[0], INPUT[1])
+        frames, factors = numbered_clip(seed, i, n_frames=INPUT[0], size=INPUT[1])
         videos.append(to_float(frames.transpose(3, 0, 1, 2)))
         label, value = targets(factors)
         labels.append(label)

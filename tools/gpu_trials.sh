@@ -34,9 +34,7 @@ import multiprocessing
 import os
 import sys
 
-import numpy as np
-
-from datastream.moving_shapes import LOOKS as BUILTIN, Look, render_clip, write_stacked_jpeg
+from datastream.moving_shapes import LOOKS as BUILTIN, Look, numbered_clip, write_stacked_jpeg
 
 # (look, clips): the configurable looks and two for trials alone
 LOOKS = {**{name: (look, 1024) for name, look in BUILTIN.items()},
@@ -47,7 +45,7 @@ LOOKS = {**{name: (look, 1024) for name, look in BUILTIN.items()},
 def write(job):
     name, i = job
     look, _ = LOOKS[name]
-    clip = render_clip(np.random.RandomState([0, i]), 32, 64, look)[0]
+    clip = numbered_clip(0, i, look, 32, 64)[0]
     write_stacked_jpeg(f'data/trial_{name}/clips/clip_{i:05d}.jpg', clip)
 
 

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from datastream.moving_shapes import render_clip
+from datastream.moving_shapes import numbered_clip
 from metrics import feature_net
 from metrics.frechet import frechet_distance, precision_recall
 from tests.conftest import ROOT
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not os.path.isfile(NET), reason='models/feature_
 
 
 def clips(seed, count):
-    return np.stack([render_clip(np.random.RandomState([seed, i]), 16, 32)[0]
+    return np.stack([numbered_clip(seed, i, n_frames=16, size=32)[0]
                      .transpose(3, 0, 1, 2).astype(np.float32) / 127.5 - 1
                      for i in range(count)])
 

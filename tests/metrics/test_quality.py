@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from datastream.moving_shapes import Look, render_clip
+from datastream.moving_shapes import Look, numbered_clip
 from metrics import feature_net, ladder
 from metrics.quality import MOTION_SPREAD_FLOOR, QualityReference, motion_statistics
 from tests.conftest import ROOT
@@ -15,7 +15,7 @@ STILL = Look(radius=(0.16, 0.26), max_shapes=1, background=0.0)  # one shape, fl
 
 def still_background_clips(seed, n):
     """float (n, 3, 16, 32, 32) clips of one moving shape over a flat background."""
-    clips = [render_clip(np.random.RandomState([seed, i]), 16, 32, STILL)[0] for i in range(n)]
+    clips = [numbered_clip(seed, i, STILL, 16, 32)[0] for i in range(n)]
     return ladder.to_float(np.stack(clips))
 
 
