@@ -56,6 +56,7 @@ def print_header(config, config_path, n_clips, device, world):
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
     critic = f' (critic {m.critic_ch})' if m.critic_ch else ''
+    critic += f', frame critic {m.critic_frame_ch}' if m.critic_frame_ch else ''
     print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}{critic},'
           f' batch {m.batch_size}, latent {m.latent_dim}, upsample {m.upsample}, {length},'
           f' device {device}, seed {m.seed}')

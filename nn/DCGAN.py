@@ -17,7 +17,7 @@ LEAKY_SLOPE = 0.2  # of every LeakyReLU in both networks
 
 
 class Conv3D(L.ConvolutionND):
-    """3D convolution with one int stride and pad; runs on PyTorch's kernels
+    """3D convolution (stride and pad an int or one per axis); runs on PyTorch's kernels
     (nn/torch_kernels.py) when they are in use."""
 
     def forward(self, x):
@@ -96,6 +96,12 @@ def _up(in_ch, out_ch, init, upsample, nobias=False):
 def _down(in_ch, out_ch, init):
     """3D convolution that halves T, H and W."""
     return Conv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
+
+
+def _down_frames(in_ch, out_ch, init):
+    """2D convolution of every frame on its own that halves H and W (T is kept)."""
+    return Conv3D(3, in_ch, out_ch, ksize=(1, 4, 4), stride=(1, 2, 2), pad=(0, 1, 1),
+                  initialW=init)
 
 
 class SampleNorm(chainer.Link):
@@ -187,10 +193,13 @@ class Critic(chainer.Chain):
     """Video (N, 3, T, H, W) -> score (N, 1). No BatchNorm: the gradient
     penalty is per sample, so each sample is layer-normalised on its own."""
 
-    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0, edge_gain=0.0):
-        """edge_gain: see sharpen."""
+    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0, edge_gain=0.0,
+                 frame_ch=0):
+        """edge_gain: see sharpen. frame_ch > 0 adds a per-frame 2D critic whose widest layer
+        has frame_ch channels; its mean score over the frames is added to the clip's score
+        (as MoCoGAN's image discriminator judges single frames beside the video one)."""
         super().__init__()
-        self.edge_gain = edge_gain
+        self.edge_gain, self.frame_ch = edge_gain, frame_ch
         base = base_shape(n_frames, frame_size)
         init = chainer.initializers.HeNormal(weight_scale)
         with self.init_scope():
@@ -203,6 +212,15 @@ class Critic(chainer.Chain):
             self.ln4 = SampleNorm(ch)
             self.c5 = Conv3D(3, ch, 1, ksize=3, stride=1, pad=1, initialW=init)
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
+            if frame_ch:
+                self.f1 = _down_frames(3, frame_ch // 4, init)
+                self.f2 = _down_frames(frame_ch // 4, frame_ch // 2, init)
+                self.fn2 = SampleNorm(frame_ch // 2)
+                self.f3 = _down_frames(frame_ch // 2, frame_ch, init)
+                self.fn3 = SampleNorm(frame_ch)
+                side = frame_size // 8  # each frame's size after f1-f3
+                self.f4 = Conv3D(3, frame_ch, 1, ksize=(1, side, side), stride=1, pad=0,
+                                 initialW=init)
 
     def sharpen(self, x):
         """x - edge_gain * (each frame's 4-neighbour Laplacian): the clip as the critic
@@ -220,11 +238,10 @@ class Critic(chainer.Chain):
         """The score of a clip as the critic sees it (after sharpen)."""
         if torch_kernels.fuses(chainer.as_array(x)):
             return torch_kernels.fused(self._torch_function(), (x,) + self._torch_params())
-        h = x
-        for conv, norm in self._layers():
-            h = conv(h)
-            h = torch_kernels.leaky_relu(norm(h) if norm else h, LEAKY_SLOPE)
-        return self.l6(self.c5(h))
+        score = self.l6(self.c5(_apply(self._layers(), x)))
+        if self.frame_ch:
+            score = score + F.mean(self.f4(_apply(self._frame_layers(), x)), axis=(2, 3, 4))
+        return score
 
     def gradient_penalty(self, x):
         """E[(||grad D(x)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable: one
@@ -242,28 +259,60 @@ class Critic(chainer.Chain):
         """(convolution, SampleNorm or None) of each downsampling layer."""
         return ((self.c1, None), (self.c2, self.ln2), (self.c3, self.ln3), (self.c4, self.ln4))
 
+    def _frame_layers(self):
+        """(convolution, SampleNorm or None) of each layer of the per-frame critic."""
+        return ((self.f1, None), (self.f2, self.fn2), (self.f3, self.fn3))
+
     def _torch_function(self):
         """forward as one torch function of (x, *self._torch_params())."""
-        steps = []
-        for conv, norm in self._layers():
-            steps.append(('conv', conv.stride, conv.pad))
-            steps += [('norm', norm.eps)] if norm else []
-            steps.append(('leaky', LEAKY_SLOPE))
-        return torch_kernels.sequential(steps + [('conv', self.c5.stride, self.c5.pad),
-                                                 ('linear',)])
+        clip = torch_kernels.sequential(
+            _steps(self._layers()) + [('conv', self.c5.stride, self.c5.pad), ('linear',)])
+        if not self.frame_ch:
+            return clip
+        frames = torch_kernels.sequential(
+            _steps(self._frame_layers()) + [('conv', self.f4.stride, self.f4.pad), ('mean',)])
+        return torch_kernels.summed(clip, len(self._clip_params()), frames)
+
+    def _clip_params(self):
+        """The 3D critic's parameters in the order of its torch function."""
+        return _params(self._layers()) + [self.c5.W, self.c5.b, self.l6.W, self.l6.b]
 
     def _torch_params(self):
         """The parameters _torch_function takes after x, in its order."""
-        params = []
-        for conv, norm in self._layers():
-            params += [conv.W, conv.b] + ([norm.gamma, norm.beta] if norm else [])
-        return tuple(params + [self.c5.W, self.c5.b, self.l6.W, self.l6.b])
+        frames = _params(self._frame_layers()) + [self.f4.W, self.f4.b] if self.frame_ch else []
+        return tuple(self._clip_params() + frames)
+
+
+def _apply(layers, h):
+    """h through (convolution, SampleNorm or None) layers, each followed by LeakyReLU."""
+    for conv, norm in layers:
+        h = conv(h)
+        h = torch_kernels.leaky_relu(norm(h) if norm else h, LEAKY_SLOPE)
+    return h
+
+
+def _steps(layers):
+    """_apply's layers as torch_kernels.sequential steps."""
+    steps = []
+    for conv, norm in layers:
+        steps.append(('conv', conv.stride, conv.pad))
+        steps += [('norm', norm.eps)] if norm else []
+        steps.append(('leaky', LEAKY_SLOPE))
+    return steps
+
+
+def _params(layers):
+    """The parameters of _steps(layers), in their order."""
+    params = []
+    for conv, norm in layers:
+        params += [conv.W, conv.b] + ([norm.gamma, norm.beta] if norm else [])
+    return params
 
 
 def build_critic(model):
     """The Critic for a ModelConfig."""
     return Critic(model.critic_ch or model.ch, model.n_frames, model.frame_size, model.weight_scale,
-                  model.critic_edge_gain)
+                  model.critic_edge_gain, model.critic_frame_ch)
 
 
 def build_generator(model, batch_norm=L.BatchNormalization):

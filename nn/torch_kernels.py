@@ -311,7 +311,8 @@ def sequential(steps):
     parameters from params in turn: ('conv', stride, pad) a 3D convolution (W, b),
     ('norm', eps) per-sample normalisation with a per-channel affine (gamma, beta;
     GroupNorm with one group), ('leaky', slope) LeakyReLU, ('linear',) the flattened
-    input times W transposed plus b (W, b), as Chainer's Linear."""
+    input times W transposed plus b (W, b), as Chainer's Linear, ('mean',) the mean over
+    every axis but the first, as (N, 1)."""
     functional = torch.nn.functional
 
     def fn(x, *params):
@@ -326,9 +327,18 @@ def sequential(steps):
                 x = functional.leaky_relu(x, step[1])
             elif step[0] == 'linear':
                 x = functional.linear(x.flatten(1), next(params), next(params))
+            elif step[0] == 'mean':
+                x = x.flatten(1).mean(dim=1, keepdim=True)
             else:
                 raise ValueError(f'unknown step {step!r}')
         return x
+    return fn
+
+
+def summed(first, n_first, second):
+    """fn(x, *params) = first(x, *params[:n_first]) + second(x, *params[n_first:])."""
+    def fn(x, *params):
+        return first(x, *params[:n_first]) + second(x, *params[n_first:])
     return fn
 
 

@@ -124,6 +124,21 @@ def test_an_edge_gain_critic_and_annealed_rates_are_named_kept_and_evaluated(tmp
     assert config_for(str(tmp_path / 'run' / 'critic_iter_3.npz')).model.critic_edge_gain == 0.5
 
 
+def test_a_frame_critic_trains_is_named_kept_and_evaluated(tmp_path, tiny_ini):
+    """[MODEL] critic_frame_ch adds the per-frame critic: the header names it, the critic file
+    holds its layers and carries the key, so evaluate rebuilds the same critic."""
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.critic_frame_ch=8')
+    assert result.returncode == 0, result.stderr
+    assert ', frame critic 8,' in result.stdout
+    critic_path = str(tmp_path / 'run' / 'critic_iter_3.npz')
+    assert np.load(critic_path)['f3/W'].shape[:3] == (8, 4, 1)
+    assert config_for(critic_path).model.critic_frame_ch == 8
+    score = run('utils/evaluate.py', '--model', str(tmp_path / 'run' / 'gen_iter_3.npz'),
+                '--n', '2', '--batch', '2')
+    assert score.returncode == 0, score.stderr
+    assert 'Wasserstein estimate over 2 + 2 clips' in score.stdout
+
+
 def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):
     assert run('main_train.py', '--config', tiny_ini).returncode == 0
     result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.iterations=4')

@@ -99,6 +99,9 @@ class ModelConfig:
                          ' sees the GPU')
     critic_edge_gain: float = opt(0.0, at_least(0.0), "the critic sees each frame minus this"
                                   " times its Laplacian (edges count more; 0 = plain pixels)")
+    critic_frame_ch: int = opt(0, zero_or(multiple_of(8, 8)), 'channels of the widest layer of'
+                               " a per-frame 2D critic whose mean score joins the critic's"
+                               ' (0 = none)')
     upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
                         " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
 

@@ -63,6 +63,7 @@ def test_missing_keys_take_defaults(tmp_path):
     ('MODEL', 'ch', '60', 'a multiple of 8'),
     ('MODEL', 'ch', 'abc', 'an integer'),
     ('MODEL', 'critic_ch', '12', '0 or a multiple of 8 (>= 8)'),
+    ('MODEL', 'critic_frame_ch', '20', '0 or a multiple of 8 (>= 8)'),
     ('MODEL', 'frame_size', '40', 'a multiple of 16'),
     ('MODEL', 'n_frames', '8', 'a multiple of 16'),
     ('MODEL', 'batch_size', '0', '>= 1'),
