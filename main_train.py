@@ -14,7 +14,8 @@ import numpy as np
 
 from computations.distributed import batch_normalization, create_world, shard
 from computations.report_stream import open_report_stream
-from computations.run_control import check_run_folder, resume
+from computations.run_control import resume
+from computations.run_folder import RunFolder, check_log_file
 from computations.quality import final_quality
 from computations.trainer import build_trainer, shown_generator
 from datastream.framereader import FrameReader, make_iterator
@@ -23,7 +24,7 @@ from metrics.quality import COMPONENTS
 from nn import torch_kernels
 from nn.DCGAN import build_networks
 from nn.sizes import describe_size, training_bytes
-from utils.cli import run
+from utils.cli import EXIT_INTERRUPTED, run
 from utils.config_parse import load_config, write_config
 from utils.devices import device_for
 from utils.errors import UserError
@@ -96,21 +97,33 @@ def build_models(model, device, world):
     return gen, critic
 
 
-def check_before_work(config):
-    """Everything that would fail later, checked before the dataset or a network is made."""
+def check_before_work(config, world):
+    """Everything that would fail later, checked before the dataset or a network is made;
+    returns out_dir claimed for this run (rank 0; None on the other ranks)."""
     saving, model, data = config.saving, config.model, config.data
     if data.builtin:
         check_look(data.root_dir, data.index_dir, data.builtin_look)
-    ensure_output_dir(saving.out_dir, '[SAVING] out_dir =')
-    check_run_folder(saving.out_dir, saving.resume)
+    check_log_file(saving.log_file)
     if model.use_gpu < 0:
         require_memory(training_bytes(model), f'[MODEL] batch_size {model.batch_size} videos'
                        f' of {describe_size(model)}')
+    ensure_output_dir(saving.out_dir, '[SAVING] out_dir =')
+    return RunFolder(saving.out_dir, saving.resume, saving.log_file) if world.is_root else None
 
 
 def train(config, config_path):
+    """Train; the exit code: 0 when the run reached its length, 130 when an interrupt
+    stopped it first (its snapshot saved)."""
     world = create_world(config.scale.communicator)
-    check_before_work(config)
+    folder = check_before_work(config, world)
+    try:
+        return train_in_folder(config, config_path, world, folder)
+    finally:
+        if folder is not None:
+            folder.release()
+
+
+def train_in_folder(config, config_path, world, folder):
     dataset = prepare_data(config, world)
     gpu = config.model.use_gpu
     device = device_for(world.intra_rank if world.comm is not None and gpu >= 0 else gpu)
@@ -125,7 +138,8 @@ def train(config, config_path):
     log_file = config.saving.log_file if world.is_root else ''
     with open_report_stream(out_dir, log_file) as report_out:
         trainer, run_length = build_trainer(config, gen, critic, iterator, device, out_dir,
-                                            report_out, world, dataset)
+                                            report_out, world, dataset,
+                                            folder and folder.run_id)
         resumed = resume(trainer, out_dir, config.saving.resume)
         if world.is_root:
             if resumed:
@@ -136,10 +150,17 @@ def train(config, config_path):
             with out_of_memory_named(config.model):
                 trainer.run(show_loop_exception_msg=False)
         finally:
+            run_length.restore_handlers()
             iterator.finalize()
+    stopped = run_length.interrupted(trainer)
     if world.is_root:
-        print_outputs(out_dir, trainer.updater.iteration, config.model.average_decay > 0)
-        print_quality(config, shown_generator(trainer), dataset)
+        iteration = trainer.updater.iteration
+        if stopped:
+            print_stopped(out_dir, iteration, run_length, config_path)
+        else:
+            print_outputs(out_dir, iteration, config.model.average_decay > 0)
+            print_quality(config, shown_generator(trainer), dataset)
+    return EXIT_INTERRUPTED if stopped else 0
 
 
 @contextlib.contextmanager
@@ -168,22 +189,36 @@ def print_quality(config, gen, dataset):
           f' {floor["quality"]:.1f}. Lower is better: docs/quality.md')
 
 
+def print_stopped(out_dir, iteration, run_length, config_path):
+    count, unit = run_length.length
+    print(f'\nstopped by an interrupt at iteration {iteration} (the run is {count} {unit}s'
+          f' long); its snapshot is {os.path.join(out_dir, f"snapshot_iter_{iteration}")}.'
+          f'\n  continue:     {python_command()} main_train.py --config {config_path}'
+          ' (resume = latest)')
+
+
+def python_command():
+    """The python running this script, as a user would type it from here."""
+    relative = os.path.relpath(sys.executable)
+    return relative if not relative.startswith('..') else sys.executable
+
+
 def print_outputs(out_dir, iteration, averaged=False):
     gen = f'gen_avg_iter_{iteration}.npz' if averaged else f'gen_iter_{iteration}.npz'
-    print(f'\nstopped at iteration {iteration}. In {out_dir}:')
+    print(f'\nfinished at iteration {iteration}. In {out_dir}:')
     print(f'  sample gifs   {os.path.join(out_dir, "samples")}/iter_*.gif')
     log = '; log: log' if os.path.isfile(os.path.join(out_dir, 'log')) else ''
     print(f'  loss plots    {os.path.join(out_dir, "loss.png")}, wdist.png{log}')
     print(f'  snapshots     snapshot_iter_{iteration} (resume), gen_iter_{iteration}.npz,'
           f' critic_iter_{iteration}.npz' + f', {gen}' * averaged)
-    print(f'  generate:     python utils/generate.py --model {out_dir}/{gen}')
+    print(f'  run page      {os.path.join(out_dir, "index.html")}')
+    print(f'  generate:     {python_command()} utils/generate.py --model {out_dir}/{gen}')
 
 
 def _main(argv):
     args = parse_args(argv)
     config = load_config(args.config, args.set)
-    train(config, args.config)
-    return 0
+    return train(config, args.config)
 
 
 def main(argv=None):

@@ -8,13 +8,12 @@ import os
 import re
 import signal
 import sys
-import zipfile
 
 import chainer
 from chainer import training
 from chainer.training import extensions
 
-from utils.npz_entries import read_entries
+from utils.npz_entries import NpzError, read_entries
 from utils.errors import UserError
 
 
@@ -26,6 +25,7 @@ class RunLength:
         self.pending = False
         self.stop_now = False
         self.handler_pid = os.getpid()
+        self.previous_handlers = {}
 
     def reached(self, trainer):
         count, unit = self.length
@@ -52,7 +52,18 @@ class RunLength:
 
     def install_handlers(self):
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self.request_stop)
+            self.previous_handlers[signum] = signal.signal(signum, self.request_stop)
+
+    def restore_handlers(self):
+        """The handlers from before install_handlers: once training is over, a signal
+        stops whatever comes after at once."""
+        for signum, handler in self.previous_handlers.items():
+            signal.signal(signum, handler)
+        self.previous_handlers = {}
+
+    def interrupted(self, trainer):
+        """Whether the run stopped on an interrupt before its configured length."""
+        return self.stop_now and not self.reached(trainer)
 
 
 class EveryOrLast:
@@ -94,39 +105,8 @@ class SnapshotMismatch(UserError):
     """A snapshot that cannot continue this config's run."""
 
 
-class RunFolderInUse(UserError):
-    """A run folder that holds another run, which this run would mix with."""
-
-
 MISMATCH_HINT = ('resume with the setup.ini the run was made with (tools/widen_model.py'
                  " changes a snapshot's ch)")
-RUN_FILE = re.compile(r'(snapshot_iter_\d+|\w+_iter_\d+\.npz)')
-
-
-def check_run_folder(out_dir, resume_from):
-    """Refuse a start that would mix two runs in out_dir: starting fresh where
-    another run's files are, or resuming a snapshot that is not the folder's newest."""
-    if not os.path.isdir(out_dir):
-        return
-    found = snapshots(out_dir)
-    others = sorted(n for n in os.listdir(out_dir) if RUN_FILE.fullmatch(n))
-    where = f'[SAVING] out_dir = {out_dir!r}'
-    if resume_from == 'latest' and found:
-        return
-    if resume_from not in ('none', 'latest'):
-        newest = found[0][1] if found else None
-        if newest is None or (os.path.exists(resume_from)
-                              and os.path.samefile(newest, resume_from)):
-            return
-        raise RunFolderInUse(f'{where} holds snapshots up to {os.path.basename(newest)};'
-                             f' resuming {resume_from!r} there would mix two runs: resume into'
-                             ' an empty out_dir, or move the newer snapshots away')
-    if others:
-        way_out = ('; it has no snapshot to resume' if resume_from == 'latest'
-                   else ', or resume = latest')
-        raise RunFolderInUse(f'{where} holds another run ({others[-1]}, {len(others)} run files'
-                             f'); resume = {resume_from} would start a new run over it: choose'
-                             f' an empty out_dir or move that run away{way_out}')
 
 
 def _own_state(trainer):
@@ -144,14 +124,6 @@ def _own_state(trainer):
     return own.target
 
 
-def _readable(path):
-    """The snapshot's entries, or None when the file is damaged."""
-    try:
-        return read_entries(path)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        return None
-
-
 def _pick_snapshot(out_dir, resume_from):
     """(path, entries) of the snapshot to resume: the named one, or the newest
     undamaged one in out_dir (saying which were skipped); (None, None) for none."""
@@ -160,17 +132,17 @@ def _pick_snapshot(out_dir, resume_from):
     if resume_from != 'latest':
         if not os.path.isfile(resume_from):
             raise SnapshotMismatch(f'[SAVING] resume = {resume_from!r}: snapshot file not found')
-        entries = _readable(resume_from)
-        if entries is None:
-            raise SnapshotMismatch(f'[SAVING] resume = {resume_from!r}: not a readable snapshot'
-                                   ' (damaged or not an .npz file)')
-        return resume_from, entries
+        try:
+            return resume_from, read_entries(resume_from)
+        except NpzError as err:
+            raise SnapshotMismatch(f'[SAVING] resume: {err}') from None
     found = snapshots(out_dir)
     for _, path in found:
-        entries = _readable(path)
-        if entries is not None:
-            return path, entries
-        print(f'warning: snapshot {path} is damaged; trying the one before it', file=sys.stderr)
+        try:
+            return path, read_entries(path)
+        except NpzError as err:
+            print(f'warning: skipping a damaged snapshot: {err}; trying the one before it',
+                  file=sys.stderr)
     if found:
         raise SnapshotMismatch(f'[SAVING] out_dir = {out_dir!r}: every snapshot there is damaged'
                                f' ({len(found)} tried); move them away to start a new run')

@@ -5,6 +5,7 @@ more when the run ends or is interrupted (computations/run_control.py); a
 non-finite weight stops the run before a snapshot is written.
 """
 import os
+import secrets
 
 import chainer
 import numpy as np
@@ -16,12 +17,14 @@ from computations.generator_average import GeneratorAverage
 from computations.quality import REPORTED, quality_metric
 from computations.rate_schedule import annealed_rates
 from computations.run_control import EveryOrLast, RunLength, latch_interrupt
+from computations.run_folder import RunIdentity
 from computations.run_page import REPORT_KEYS, run_page
 from computations.sampling import generate_videos
 from computations.updater import Diverged, WGANGPUpdater
 from datastream.framereader import clip_converter
 from nn.network_files import write_network
 from utils.config_parse import format_config
+from utils.npz_entries import write_entries
 from utils.video_io import save_gif, tile_grid
 
 SNAPSHOT_PATTERN = 'snapshot_iter_{.updater.iteration}'
@@ -99,15 +102,18 @@ def _add_snapshots(trainer, networks, config, run_length):
     settings = format_config(config)
     trainer.extend(finite_weights({'generator': trainer.updater.gen,
                                    'critic': trainer.updater.critic}), trigger=every)
-    trainer.extend(extensions.snapshot(filename=SNAPSHOT_PATTERN, n_retains=3), trigger=every)
+    # write_entries stores a None without pickling it (utils/npz_entries.py)
+    trainer.extend(extensions.snapshot(savefun=write_entries, filename=SNAPSHOT_PATTERN,
+                                       n_retains=3), trigger=every)
     for name, network_at in networks.items():
         trainer.extend(network_file(name, network_at, settings), name=f'{name}_file', trigger=every)
 
 
 def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=None,
-                  world=World(), dataset=None):
+                  world=World(), dataset=None, run_id=None):
     """A ready Trainer and its RunLength (whose handlers main installs). Under
-    MPI every rank trains; only rank 0 reports and writes files."""
+    MPI every rank trains; only rank 0 reports and writes files, its snapshots
+    carrying run_id (computations/run_folder.py; a new one when None)."""
     optimizers = {'gen': multi_node(make_optimizer(gen, config.adam), world),
                   'critic': multi_node(make_optimizer(critic, config.adam,
                                                       config.adam.critic_learning_rate), world)}
@@ -120,6 +126,7 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
         trainer.extend(annealed_rates(optimizers, run_length), name='anneal')
     trainer.extend(latch_interrupt(run_length, world))
     if world.is_root:
+        trainer.extend(RunIdentity(run_id or secrets.token_hex(8)))
         shown = _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length)
         _add_quality(trainer, config, shown, dataset, run_length)
     return trainer, run_length

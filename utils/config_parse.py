@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from utils.cli import MAX_SEED
 from utils.errors import UserError
 from utils.safe_files import write_text
 
@@ -90,7 +91,7 @@ class ModelConfig:
     latent_dim: int = opt(100, at_least(1), 'size of the latent vector z')
     weight_scale: float = opt(1.0, lambda v: None if v > 0 else 'a value > 0',
                               'scale of the critic HeNormal init')
-    seed: int = opt(0, at_least(0), 'random seed of weights, data order, latents')
+    seed: int = opt(0, between(0, MAX_SEED), 'random seed of weights, data order, latents')
     average_decay: float = opt(0.0, in_range(0.0, 1.0), "decay of the generator's moving"
                                ' average, gen_avg_iter_N.npz (0 = off; 0.999 ~ last 1,000 updates)')
     fast_cpu: bool = opt(True, None,
@@ -243,6 +244,9 @@ def _convert(source, section, key, text):
         value = _parse_value(spec.type, text)
     except ValueError as err:
         raise ConfigError(f'{where}: expected {err}') from None
+    if spec.type is str and not _round_trips(value):
+        raise ConfigError(f"{where}: expected a value the run's setup.ini can record: one line,"
+                          " without ' #' or ' ;' (they start a comment there)")
     check = spec.metadata['check']
     problem = check(value) if check else None
     if problem:
@@ -341,6 +345,18 @@ def _ini_value(value):
     if isinstance(value, str):
         return f'"{value}"' if "'" in value else f"'{value}'"
     return str(value)
+
+
+def _round_trips(value):
+    """Whether a string value reads back unchanged from the line format_config writes."""
+    if value.splitlines() not in ([], [value]):  # any line break a text file reads as one
+        return False
+    parser = _new_parser()
+    try:
+        parser.read_string(f'[S]\nkey = {_ini_value(value)}\n')
+        return _unquote(parser.get('S', 'key')) == value
+    except configparser.Error:
+        return False
 
 
 def format_config(config):

@@ -22,9 +22,10 @@ from nn.DCGAN import base_shape
 from utils import cli
 from utils.config_parse import Config, ModelConfig, write_config
 from utils.errors import UserError
-from utils.npz_entries import read_entries
-from utils.safe_files import atomic_path, ensure_output_dir
+from utils.npz_entries import read_entries, write_entries
+from utils.safe_files import claim_folder
 
+CONVERTED_MARKER = '.videogan-converted'  # claim_folder's marker: --out was made by this tool
 WHT_TO_THW = (0, 1, 4, 3, 2)  # (in, out, kW, kH, kT) -> (in, out, kT, kH, kW)
 BN_KEYS = ('gamma', 'beta', 'avg_mean', 'avg_var')
 
@@ -37,7 +38,7 @@ def seed_params(path):
     """{'l1/W': array, ...} from the file, whatever prefix the seed saved them under."""
     if not os.path.isfile(path):
         raise CheckpointError(f'{path}: file not found')
-    stored = read_entries(path, allow_pickle=False)
+    stored = read_entries(path)
     prefixes = [k[:-len('l1/W')] for k in stored if k.endswith('l1/W')]
     if not prefixes:
         raise CheckpointError(f'{path}: no l1/W parameter; expected a generator saved'
@@ -114,10 +115,8 @@ def _main(argv):
             f'its parameters do not fit together ({" ".join(str(err).split())});'
             " expected the seed's generator")
         raise CheckpointError(f'{args.checkpoint}: {reason}') from None
-    ensure_output_dir(args.out, '--out')
-    with atomic_path(os.path.join(args.out, 'generator.npz')) as partial:
-        with open(partial, 'wb') as out:
-            np.savez(out, **params)
+    claim_folder(args.out, CONVERTED_MARKER, '--out')
+    write_entries(os.path.join(args.out, 'generator.npz'), params)
     write_config(Config(model=model), os.path.join(args.out, 'setup.ini'))
     print(f'wrote {args.out}/generator.npz and setup.ini (ch {model.ch}, latent'
           f' {model.latent_dim}, {model.n_frames}x{model.frame_size}x{model.frame_size})')

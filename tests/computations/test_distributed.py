@@ -46,14 +46,14 @@ def test_two_rank_training_writes_one_log_and_one_set_of_snapshots(tmp_path, sha
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('videogan: WGAN-GP') == 1
     assert '2 ranks (naive communicator)' in result.stdout
-    assert result.stdout.count('stopped at iteration 2') == 1
+    assert result.stdout.count('finished at iteration 2') == 1
     names = sorted(os.listdir(tmp_path / 'run'))
     assert [n for n in names if n.startswith('snapshot_iter_')] == ['snapshot_iter_2']
     assert 'log' in names and 'gen_iter_2.npz' in names
     resumed = mpirun(2, 'main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections),
                      '--set', 'MODEL.iterations=3')
     assert resumed.returncode == 0, resumed.stderr
-    assert 'resumed from' in resumed.stdout and 'stopped at iteration 3' in resumed.stdout
+    assert 'resumed from' in resumed.stdout and 'finished at iteration 3' in resumed.stdout
 
 
 def test_two_ranks_keep_a_moving_average_with_multi_node_batch_norm(tmp_path, shapes_dir):
@@ -64,6 +64,6 @@ def test_two_ranks_keep_a_moving_average_with_multi_node_batch_norm(tmp_path, sh
     result = mpirun(2, 'main_train.py', '--config', write_ini(tmp_path / 'c.ini', sections),
                     timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.count('stopped at iteration 3') == 1
+    assert result.stdout.count('finished at iteration 3') == 1
     with np.load(tmp_path / 'run' / 'gen_avg_iter_3.npz') as average:
         assert np.isfinite(average['bn1/avg_var']).all() and average['bn1/avg_var'].min() > 0

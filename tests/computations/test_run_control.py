@@ -1,9 +1,10 @@
 import os
+import signal
 
 import pytest
 
-from computations.run_control import (EveryOrLast, RunFolderInUse, RunLength, SnapshotMismatch,
-                                      check_run_folder, latest_snapshot, resume)
+from computations.run_control import (EveryOrLast, RunLength, SnapshotMismatch, latest_snapshot,
+                                      resume)
 
 
 class FakeUpdater:
@@ -55,20 +56,17 @@ def test_every_or_last_fires_on_intervals_and_at_the_end():
     assert [i for i in range(1, 8) if every(FakeTrainer(i))] == [3, 6, 7]
 
 
-def test_a_new_run_never_starts_over_another_one(tmp_path):
-    check_run_folder(str(tmp_path / 'new'), 'none')
-    check_run_folder(str(tmp_path), 'none')
-    (tmp_path / 'samples').mkdir()
-    check_run_folder(str(tmp_path), 'none'), 'no snapshot or network file: not a run yet'
-    (tmp_path / 'gen_iter_5.npz').write_bytes(b'')
-    for resume_from, way_out in (('none', 'or resume = latest'),
-                                 ('latest', 'it has no snapshot to resume')):
-        with pytest.raises(RunFolderInUse, match=r"holds another run \(gen_iter_5.npz") as err:
-            check_run_folder(str(tmp_path), resume_from)
-        assert str(err.value).endswith(way_out)
-    (tmp_path / 'snapshot_iter_5').write_bytes(b'')
-    check_run_folder(str(tmp_path), 'latest')
-    check_run_folder(str(tmp_path), str(tmp_path / 'snapshot_iter_5'))
-    (tmp_path / 'snapshot_iter_9').write_bytes(b'')
-    with pytest.raises(RunFolderInUse, match='holds snapshots up to snapshot_iter_9'):
-        check_run_folder(str(tmp_path), str(tmp_path / 'snapshot_iter_5'))
+def test_after_training_the_handlers_from_before_are_back():
+    before = signal.getsignal(signal.SIGTERM)
+    run_length = RunLength(iterations=5, epochs=0)
+    run_length.install_handlers()
+    assert signal.getsignal(signal.SIGTERM) == run_length.request_stop
+    run_length.restore_handlers()
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_only_a_stop_before_the_length_counts_as_interrupted():
+    run_length = RunLength(iterations=5, epochs=0)
+    assert not run_length.interrupted(FakeTrainer(3))
+    run_length.stop_now = True
+    assert run_length.interrupted(FakeTrainer(3)) and not run_length.interrupted(FakeTrainer(5))

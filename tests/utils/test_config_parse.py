@@ -1,9 +1,11 @@
+import dataclasses
 import os
 
 import pytest
 
 from tests.conftest import ROOT, write_ini
-from utils.config_parse import ConfigError, config_table, load_config, write_config
+from utils.config_parse import (SECTIONS, Config, ConfigError, config_from_text, config_table,
+                                format_config, load_config, write_config)
 
 SEED_STYLE = """[DATA]
 
@@ -163,3 +165,38 @@ def test_default_section_is_not_silently_ignored(tmp_path):
 def test_the_documented_table_is_the_schemas():
     with open(os.path.join(ROOT, 'docs', 'configuration.md'), encoding='utf-8') as doc:
         assert config_table() in doc.read(), 'regenerate the table in docs/configuration.md'
+
+
+def _changed(value):
+    """A value of value's type other than the default, valid for most keys."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 16 if value >= 16 else value + 8
+    if isinstance(value, float):
+        return value / 3 if value else 0.125
+    return 'x'
+
+
+def test_every_key_reads_back_from_the_recorded_settings():
+    config = Config()
+    for name in SECTIONS.values():
+        part = getattr(config, name)
+        changes = {f.name: _changed(getattr(part, f.name)) for f in dataclasses.fields(part)
+                   if f.type is not str}
+        config = dataclasses.replace(config, **{name: dataclasses.replace(part, **changes)})
+    awkward = {'root_dir': "d/it's \"q\"#1;2", 'index_dir': 'sub dir/i.txt'}
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, **awkward))
+    assert config_from_text(format_config(config), 'recorded') == config
+
+
+@pytest.mark.parametrize('value', ['data/a #1', 'data/a ;1', 'line\nbreak', 'a\rb', 'a\u2028b'])
+def test_a_value_the_recorded_settings_would_change_is_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="DATA\\] root_dir = .*setup.ini can record"):
+        load_config(write_ini(tmp_path / 'a.ini', {'MODEL': {'ch': 8}}),
+                    [f'DATA.root_dir={value}'])
+
+
+def test_a_seed_numpy_cannot_take_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match='seed = .4294967296.: expected a value from 0 to'):
+        load_config(write_ini(tmp_path / 'a.ini', {'MODEL': {'seed': 4294967296}}))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nn.DCGAN import Generator
-from utils.convert_seed_checkpoint import main
+from utils.convert_seed_checkpoint import CONVERTED_MARKER, main
 
 CH, LATENT, FRAMES, SIZE = 8, 6, 16, 32  # base (W, H, T) = (2, 2, 1)
 
@@ -113,4 +113,17 @@ def test_an_out_that_is_a_file_is_refused_and_kept(tmp_path, capsys):
     assert '--frame-size 24: expected a multiple of 16' in capsys.readouterr().err
     assert main([str(tmp_path / 'seed.npz'), '--out', str(tmp_path / 'o'),
                  '--frame-size', str(SIZE), '--n-frames', str(FRAMES)]) == 0
-    assert sorted(os.listdir(tmp_path / 'o')) == ['generator.npz', 'setup.ini']
+    assert sorted(os.listdir(tmp_path / 'o')) == [CONVERTED_MARKER, 'generator.npz', 'setup.ini']
+
+
+def test_an_out_holding_files_it_did_not_make_is_refused_and_kept(tmp_path, capsys):
+    chainer.serializers.save_npz(str(tmp_path / 'seed.npz'), randomised_seed_model())
+    args = [str(tmp_path / 'seed.npz'), '--out', str(tmp_path / 'o'), '--frame-size', str(SIZE),
+            '--n-frames', str(FRAMES)]
+    (tmp_path / 'o').mkdir()
+    (tmp_path / 'o' / 'setup.ini').write_text('[MODEL]\nch = 8\n')
+    assert main(args) == 2 and 'holds other files' in capsys.readouterr().err
+    assert (tmp_path / 'o' / 'setup.ini').read_text() == '[MODEL]\nch = 8\n'
+    os.remove(tmp_path / 'o' / 'setup.ini')
+    assert main(args) == 0 and main(args) == 0, 'its own earlier output is replaced'
+

@@ -1,9 +1,13 @@
+import errno
+import gc
 import os
+import sys
 
 import numpy as np
 import pytest
+from numpy.lib import format as npy_format
 
-from utils.npz_entries import NpzError, read_entries, write_entries
+from utils.npz_entries import NONE_ENTRIES, NpzError, read_entries, read_entry, write_entries
 
 
 def test_entries_round_trip_and_replace_the_old_file(tmp_path):
@@ -54,22 +58,69 @@ def test_a_missing_file_or_a_folder_is_named(tmp_path):
         read_entries(str(tmp_path))
 
 
-def test_object_arrays_are_refused_where_pickles_are_not_allowed(tmp_path):
-    path = str(tmp_path / 'objects.npz')
-    write_entries(path, {'x': np.asarray(None)})
-    with pytest.raises(NpzError, match='not a readable .npz .*allow_pickle'):
-        read_entries(path, allow_pickle=False)
+class RunsCode:
+    """Unpickling it would create the file at self.path."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+def test_a_pickled_object_is_refused_and_never_run(tmp_path):
+    path = str(tmp_path / 'snapshot_iter_3')
+    np.savez(path, w=np.ones(2), x=np.array([RunsCode(str(tmp_path / 'ran'))], dtype=object))
+    os.replace(path + '.npz', path)
+    with pytest.raises(NpzError, match=r'holds a pickled io.open, and videogan never unpickles'):
+        read_entries(path)
+    assert not (tmp_path / 'ran').exists()
+    np.savez(tmp_path / 'mixed.npz', x=np.array([None, 'text'], dtype=object))
+    with pytest.raises(NpzError, match='entry x holds Python objects other than None'):
+        read_entries(str(tmp_path / 'mixed.npz'))
+
+
+def test_a_none_in_an_older_snapshot_still_reads(tmp_path):
+    np.savez(tmp_path / 'old.npz', w=np.ones(2), n=np.asarray(None))
+    entries = read_entries(str(tmp_path / 'old.npz'))
+    assert entries['n'][()] is None and entries['w'].tolist() == [1.0, 1.0]
+
+
+def test_a_none_is_written_without_a_pickle(tmp_path):
+    path = str(tmp_path / 'snapshot_iter_1')
+    write_entries(path, {'a': np.asarray(None), 'b': np.arange(2)})
+    with np.load(path, allow_pickle=False) as stored:
+        assert sorted(stored.files) == ['b', NONE_ENTRIES]
+    assert read_entry(path, 'a') is None and read_entry(path, 'b').tolist() == [0, 1]
 
 
 def test_an_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
     path = str(tmp_path / 'snapshot_iter_3')
     write_entries(path, {'a': np.arange(3)})
+    unraisable = []
+    monkeypatch.setattr(sys, 'unraisablehook', unraisable.append)
 
-    def half_then_interrupt(out, **entries):
-        out.write(b'PK\x03\x04 half')
+    def half_then_interrupt(out, array, **options):
+        out.write(b'\x93NUMPY half')
         raise KeyboardInterrupt
-    monkeypatch.setattr(np, 'savez_compressed', half_then_interrupt)
+    monkeypatch.setattr(npy_format, 'write_array', half_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         write_entries(path, {'a': np.arange(5)})
+    gc.collect()
     assert os.listdir(tmp_path) == ['snapshot_iter_3']
+    monkeypatch.undo()
     np.testing.assert_array_equal(read_entries(path)['a'], np.arange(3))
+    assert unraisable == [], 'an exception ignored while a zip file was closed'
+
+
+def test_a_full_disk_is_an_os_error_with_nothing_left_behind(tmp_path, monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, 'unraisablehook', unraisable.append)
+
+    def disk_full(out, array, **options):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(npy_format, 'write_array', disk_full)
+    with pytest.raises(OSError):
+        write_entries(str(tmp_path / 'gen_iter_2.npz'), {'a': np.arange(5)})
+    gc.collect()
+    assert os.listdir(tmp_path) == [] and unraisable == []
