@@ -20,7 +20,8 @@ from computations.quality import final_quality
 from computations.trainer import build_trainer, shown_generator
 from datastream.framereader import FrameReader, make_iterator
 from datastream.moving_shapes import check_look, ensure_builtin
-from metrics.quality import COMPONENTS
+from metrics.feature_net import check_feature_net
+from metrics.quality import COMPONENTS, MIN_CLIPS
 from nn import torch_kernels
 from nn.DCGAN import build_networks
 from nn.sizes import describe_size, training_bytes
@@ -104,6 +105,8 @@ def check_before_work(config, world):
     if data.builtin:
         check_look(data.root_dir, data.index_dir, data.builtin_look)
     check_log_file(saving.log_file)
+    if saving.quality_interval or (data.builtin and os.path.isfile(saving.feature_net)):
+        check_feature_net(saving.feature_net, '[SAVING] feature_net =')
     if model.use_gpu < 0:
         require_memory(training_bytes(model), f'[MODEL] batch_size {model.batch_size} videos'
                        f' of {describe_size(model)}')
@@ -123,8 +126,16 @@ def train(config, config_path):
             folder.release()
 
 
+def check_quality_clips(saving, dataset):
+    if saving.quality_interval and min(saving.quality_clips, len(dataset)) < MIN_CLIPS:
+        raise UserError(f'[SAVING] quality_interval = {saving.quality_interval}: the score needs'
+                        f' at least {MIN_CLIPS} clips and the dataset has {len(dataset)}; add'
+                        ' clips or set quality_interval = 0')
+
+
 def train_in_folder(config, config_path, world, folder):
     dataset = prepare_data(config, world)
+    check_quality_clips(config.saving, dataset)
     gpu = config.model.use_gpu
     device = device_for(world.intra_rank if world.comm is not None and gpu >= 0 else gpu)
     chainer.global_config.fast_cpu = config.model.fast_cpu

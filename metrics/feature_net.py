@@ -9,6 +9,8 @@ colour and motion, the things a video GAN on this data must get right.
 distance, `fd`); `native_features` reads clips at their own size, every frame
 (the headline quality, metrics/quality.py).
 """
+import os
+
 import chainer
 import chainer.functions as F
 import chainer.links as L
@@ -17,10 +19,13 @@ import numpy as np
 from datastream.moving_shapes import KINDS, PALETTE
 from nn import torch_kernels
 from nn.DCGAN import Conv3D
+from nn.network_files import load_weights
+from utils.errors import UserError
 
 INPUT = (16, 32, 32)  # frames, height, width
 N_LABELS = len(KINDS) + len(PALETTE) + 1  # kinds present, colours present, two shapes
 N_VALUES = 4  # first shape's velocity (y, x) and background drift (y, x)
+EXPECTED = 'the .npz that `python metrics/train_feature_net.py` writes'
 
 
 class FeatureNet(chainer.Chain):
@@ -81,9 +86,23 @@ def targets(factors):
 
 
 def load(path, width=32):
-    net = FeatureNet(width)
-    chainer.serializers.load_npz(path, net)
-    return net
+    """The FeatureNet in the .npz at path, read without unpickling and checked entry by
+    entry (nn/network_files.load_weights); ModelError or NpzError naming what is wrong."""
+    return load_weights(FeatureNet(width), path, 'feature network')
+
+
+def check_feature_net(path, option):
+    """The FeatureNet in the file at path, fully checked (a few MB read, nothing run);
+    else one UserError line `OPTION PATH: ...` saying what is wrong and what was expected.
+    option names where the path came from, e.g. '[SAVING] feature_net =' or '--feature-net'."""
+    if not os.path.isfile(path):
+        found = 'is a folder' if os.path.isdir(path) else 'feature network not found'
+        raise UserError(f'{option} {path}: {found}; expected {EXPECTED}')
+    try:
+        return load(path)
+    except UserError as err:
+        reason = str(err).removeprefix(f'{path}: ')
+        raise UserError(f'{option} {path}: {reason}; expected {EXPECTED}') from None
 
 
 def extract(net, videos, batch=32):

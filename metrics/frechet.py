@@ -12,6 +12,28 @@ import importlib
 
 import numpy as np
 
+from utils.errors import UserError
+
+MIN_ROWS = 2  # a covariance needs two clips of each kind
+
+
+class MetricError(UserError):
+    """Features a distance cannot be computed from (too few clips, not finite)."""
+
+
+def check_features(features, what, least=MIN_ROWS):
+    """features as float64 (N, D), N >= least, all finite; MetricError naming `what`."""
+    features = np.asarray(features, np.float64)
+    if features.ndim != 2:
+        raise MetricError(f'{what}: features of shape {features.shape}; expected (clips, D)')
+    if len(features) < least:
+        raise MetricError(f'{what}: {len(features)} clip(s); expected at least {least}'
+                          ' (a distance between sets of clips needs that many of each kind)')
+    if not np.isfinite(features).all():
+        raise MetricError(f'{what}: the features hold NaN or infinite values; expected'
+                          ' finite ones (non-finite clips or a feature function that failed)')
+    return features
+
 
 def _sqrt_psd(matrix):
     """Symmetric square root of a symmetric positive semi-definite matrix."""
@@ -24,7 +46,9 @@ def frechet_distance(a, b):
 
     Tr((S_a S_b)^(1/2)) is computed as Tr((S_a^(1/2) S_b S_a^(1/2))^(1/2)), a
     symmetric PSD matrix, so only eigendecompositions of symmetric matrices are used."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    a, b = check_features(a, 'real clips'), check_features(b, 'judged clips')
+    if a.shape[1] != b.shape[1]:
+        raise MetricError(f'features of {a.shape[1]} and {b.shape[1]} values; expected the same')
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root_a = _sqrt_psd(cov_a)
@@ -48,7 +72,8 @@ def _inside(queries, points, radii):
 def precision_recall(real, fake, k=3):
     """Improved precision and recall (Kynkäänniemi et al. 2019): the share of generated
     clips inside the real clips' k-NN manifold, and of real clips inside the generated one."""
-    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    real = check_features(real, 'real clips', k + 1)
+    fake = check_features(fake, 'judged clips', k + 1)
     return {'precision': _inside(fake, real, _radii(real, k)),
             'recall': _inside(real, fake, _radii(fake, k))}
 

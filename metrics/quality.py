@@ -16,7 +16,7 @@ distance on clips shrunk to 16x32x32, kept for comparison.
 import numpy as np
 
 from metrics import feature_net
-from metrics.frechet import frechet_distance
+from metrics.frechet import MIN_ROWS, MetricError, frechet_distance
 
 COMPONENTS = ('semantic', 'texture', 'motion')
 SMALL_CHANGE, LARGE_CHANGE = 10 / 127.5, 40 / 127.5  # 10 and 40 levels of 255
@@ -26,6 +26,14 @@ SMALL_CHANGE, LARGE_CHANGE = 10 / 127.5, 40 / 127.5  # 10 and 40 levels of 255
 # real clips spread at least twice as far in every statistic, so the floor leaves their
 # scores alone.
 MOTION_SPREAD_FLOOR = 0.5 / 127.5
+MIN_CLIPS = MIN_ROWS  # of each kind: each part is a Fréchet distance, which needs a covariance
+
+
+def check_clips(clips, kind):
+    """MetricError unless there are at least MIN_CLIPS clips of this kind."""
+    if len(clips) < MIN_CLIPS:
+        raise MetricError(f'the quality score needs at least {MIN_CLIPS} {kind} clips, got'
+                          f' {len(clips)} (a covariance needs two)')
 
 
 def _clip_motion(clip):
@@ -53,7 +61,8 @@ class QualityReference:
     """The features of a set of real clips, computed once, to score judged clips against."""
 
     def __init__(self, net, real):
-        """net: a loaded FeatureNet; real: float (N, 3, T, H, W) clips in [-1, 1]."""
+        """net: a loaded FeatureNet; real: float (N, 3, T, H, W) clips in [-1, 1], N >= 2."""
+        check_clips(real, 'real')
         self.net = net
         self.native = feature_net.native_features(net, real)
         motion = motion_statistics(real)
@@ -67,7 +76,9 @@ class QualityReference:
         return (motion - mean) / std
 
     def score(self, judged):
-        """{'quality', 'semantic', 'texture', 'motion', 'fd'} of float (N, 3, T, H, W) clips."""
+        """{'quality', 'semantic', 'texture', 'motion', 'fd'} of float (N, 3, T, H, W)
+        clips, N >= 2."""
+        check_clips(judged, 'judged')
         native = feature_net.native_features(self.net, judged)
         native['motion'] = self._standard(motion_statistics(judged))
         scores = {name: frechet_distance(self.native[name], native[name])

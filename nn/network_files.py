@@ -1,5 +1,6 @@
 """Network weight files (.npz): written with the settings they were built with, read back
-with checks that name what does not fit.
+(never unpickling) with checks that name what does not fit: a missing file, a missing
+parameter, another shape, weights that are not finite floating-point numbers.
 
 A file written by training (gen_iter_N.npz, gen_avg_iter_N.npz, critic_iter_N.npz) holds
 chainer's save_npz entries plus SETTINGS_ENTRY, the run's setup.ini text, so a generator
@@ -14,10 +15,11 @@ import numpy as np
 from nn.DCGAN import build_critic, build_generator
 from utils.config_parse import ConfigError, config_from_text, load_config
 from utils.errors import UserError
-from utils.npz_entries import read_entries
-from utils.safe_files import atomic_path
+from utils.npz_entries import read_entries, write_entries
 
 SETTINGS_ENTRY = 'videogan_setup_ini'
+GENERATOR_HINT = ('; train one with `python main_train.py` and pass'
+                  ' --model RUN/gen_iter_N.npz')
 
 
 class ModelError(UserError):
@@ -31,23 +33,31 @@ def write_network(path, link, settings_text):
     serializer.save(link)
     entries = dict(serializer.target)
     entries[SETTINGS_ENTRY] = np.array(settings_text)
-    with atomic_path(path) as partial:
-        with open(partial, 'wb') as out:
-            np.savez_compressed(out, **entries)
+    write_entries(path, entries)
 
 
 def settings_text(path):
     """The setup.ini text a network file carries, or None (older files)."""
-    entries = read_entries(path, allow_pickle=False)
+    entries = read_entries(path)  # never unpickles
     return str(entries[SETTINGS_ENTRY]) if SETTINGS_ENTRY in entries else None
 
 
-def config_for(path, config_path=None):
+def require_file(path, what, hint=''):
+    """ModelError unless path is a file: '{path}: {what} file not found{hint}'."""
+    if os.path.isdir(path):
+        raise ModelError(f'{path}: is a folder; expected a {what} .npz file')
+    if not os.path.isfile(path):
+        raise ModelError(f'{path}: {what} file not found{hint}')
+
+
+def config_for(path, config_path=None, what='network', hint=''):
     """The Config a network file was trained with: config_path (a setup.ini) when given,
-    else the settings the file carries, else the setup.ini beside it (older files)."""
+    else the settings the file carries, else the setup.ini beside it (older files).
+    ModelError first when the file itself is missing."""
+    require_file(path, what, hint)
     if config_path:
         return load_config(config_path)
-    text = settings_text(path) if os.path.isfile(path) else None
+    text = settings_text(path)
     if text is not None:
         return config_from_text(text, f'{path} (its settings)')
     beside = os.path.join(os.path.dirname(path) or '.', 'setup.ini')
@@ -64,18 +74,38 @@ CHECK_KEYS = {'generator': 'ch, latent_dim, frame_size, n_frames, upsample',
 
 def check_shapes(link, path, stored=None, what='generator'):
     """The entries of the .npz at path (read unless given), after checking that each of
-    link's parameters is there with its shape; ModelError naming the first that is not."""
-    stored = read_entries(path, allow_pickle=False) if stored is None else stored
+    link's parameters is there with its shape, and each of its float arrays (parameters,
+    statistics) is stored as finite floats; ModelError naming the first that is not."""
+    stored = read_entries(path) if stored is None else stored  # never unpickles
     for name, param in link.namedparams():
         key = name.lstrip('/')
         if key not in stored:
-            raise ModelError(f'{path}: no parameter {key!r}; is it a {what} file?')
+            raise ModelError(f'{path}: no parameter {key!r} (not a {what} file?)')
         shape = getattr(stored[key], 'shape', None)
         if shape != param.shape:
             raise ModelError(f'{path}: parameter {key!r} has shape {shape},'
                              f' the configured network expects {param.shape}'
                              + (f' (check {CHECK_KEYS[what]})' if what in CHECK_KEYS else ''))
+    check_values(link, path, stored)
     return stored
+
+
+def check_values(link, path, stored):
+    """ModelError naming the first of link's float arrays whose stored value is not
+    floating point or not finite (NaN or infinite weights make black videos)."""
+    serializer = chainer.serializers.DictionarySerializer()
+    serializer.save(link)
+    for key, mine in sorted(serializer.target.items()):
+        value = stored.get(key)
+        if value is None or not np.issubdtype(np.asarray(mine).dtype, np.floating):
+            continue
+        dtype = getattr(value, 'dtype', None)
+        if dtype is None or not np.issubdtype(dtype, np.floating):
+            raise ModelError(f'{path}: parameter {key!r} holds {dtype or type(value).__name__}'
+                             ' values; expected floating-point weights')
+        if not np.isfinite(value).all():
+            raise ModelError(f'{path}: parameter {key!r} holds NaN or infinite values;'
+                             ' expected finite weights (a diverged run? use an earlier file)')
 
 
 def load_weights(link, path, what='generator'):
@@ -85,7 +115,7 @@ def load_weights(link, path, what='generator'):
     try:
         chainer.serializers.NpzDeserializer(stored).load(link)
     except KeyError as err:
-        raise ModelError(f'{path}: no entry {err.args[0]!r}; is it a {what} file?') from None
+        raise ModelError(f'{path}: no entry {err.args[0]!r} (not a {what} file?)') from None
     except (ValueError, TypeError) as err:
         raise ModelError(f'{path}: does not fit the configured {what}'
                          f' ({" ".join(str(err).split())})') from None
@@ -94,14 +124,11 @@ def load_weights(link, path, what='generator'):
 
 def load_generator(path, model):
     """A Generator built from ModelConfig model with the weights in the file at path."""
-    if not os.path.isfile(path):
-        raise ModelError(f'{path}: generator file not found; train one with'
-                         ' `python main_train.py` and pass --model RUN/gen_iter_N.npz')
+    require_file(path, 'generator', GENERATOR_HINT)
     return load_weights(build_generator(model), path, 'generator')
 
 
 def load_critic(path, model):
     """A Critic built from ModelConfig model with the weights in the file at path."""
-    if not os.path.isfile(path):
-        raise ModelError(f'{path}: critic file not found; pass --critic RUN/critic_iter_N.npz')
+    require_file(path, 'critic', '; pass --critic RUN/critic_iter_N.npz')
     return load_weights(build_critic(model), path, 'critic')

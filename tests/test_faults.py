@@ -260,3 +260,19 @@ def test_a_value_setup_ini_cannot_record_is_refused(tmp_path, tiny_ini):
     line = one_error_line(train(tiny_ini, 'DATA.root_dir=data/a #1'))
     assert "root_dir = 'data/a #1'" in line and "' #'" in line
     assert not (tmp_path / 'run').exists()
+
+
+def test_a_feature_net_that_is_not_one_stops_before_any_work(tmp_path, shapes_dir):
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
+        'DATA.builtin': 'yes', 'SAVING.feature_net': str(tmp_path / 'net.npz')})
+    (tmp_path / 'net.npz').write_bytes(os.urandom(300))
+    line = one_error_line(train(write_ini(tmp_path / 'c.ini', sections)))
+    assert '[SAVING] feature_net =' in line and 'net.npz' in line
+    assert not (tmp_path / 'run').exists()
+
+
+def test_a_quality_score_over_one_clip_is_refused_in_one_line(tmp_path):
+    sections = tiny_sections(str(tmp_path / 'shapes'), str(tmp_path / 'run'), **{
+        'DATA.builtin': 'yes', 'DATA.builtin_clips': 1, 'SAVING.quality_interval': 1})
+    line = one_error_line(train(write_ini(tmp_path / 'c.ini', sections)))
+    assert 'quality_interval = 1: the score needs at least 2 clips' in line

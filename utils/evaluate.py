@@ -19,7 +19,10 @@ settings the generator file carries (else the setup.ini beside it; ./setup.ini f
 
 At least 2 clips of each kind are needed (4 with --fvd), and an evaluation whose
 clips cannot fit in this machine's memory is refused before it starts. The JSON
-is strict (a non-finite number is written as null) and written atomically.
+is strict (a non-finite number is written as null) and written atomically. It
+replaces an earlier --out only when this tool wrote it for the same networks (their
+sha256), clips and options (utils/made_files.py), or with --overwrite one it wrote
+for another; a file it did not write is never replaced.
 """
 import argparse
 import json
@@ -38,12 +41,12 @@ from datastream.moving_shapes import ensure_builtin
 from metrics import feature_net
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall
 from metrics.quality import COMPONENTS, QualityReference
-from nn.network_files import (
-    ModelError, config_for, load_critic, load_generator, load_weights)
+from nn.network_files import GENERATOR_HINT, config_for, load_critic, load_generator
 from utils import cli
 from utils.config_parse import load_config
 from utils.devices import device_for
 from utils.errors import UserError
+from utils.made_files import claim, file_digest, job_key
 from nn.sizes import describe_size, network_bytes, video_voxels
 from utils.memory import require_memory
 from utils.safe_files import atomic_path, ensure_output_file
@@ -51,6 +54,7 @@ from utils.safe_files import atomic_path, ensure_output_file
 MIN_CLIPS = 2  # of each kind: the interval needs a variance
 FVD_MIN_CLIPS = 4  # precision/recall's k-th nearest neighbour, k = 3
 MAX_SEED = cli.MAX_SEED
+TOOL = 'utils/evaluate.py'
 
 
 def pixel_stats(videos):
@@ -138,8 +142,8 @@ def feature_distances(real, fake):
     return {'frechet_distance': frechet_distance(real, fake), **precision_recall(real, fake)}
 
 
-def feature_function(args, model):
-    """The --features callable, or the shipped feature network's, or None without --fvd."""
+def feature_function(args, model, net):
+    """The --features callable, or that of net (the feature network), or None without --fvd."""
     if not args.fvd:
         return None
     if args.features:
@@ -153,15 +157,7 @@ def feature_function(args, model):
     except ValueError as err:
         raise UserError(f'--fvd with {args.feature_net}: {err} ([MODEL] frame_size);'
                         ' pass your own --features') from None
-    net = load_feature_net(args.feature_net)
     return lambda videos: feature_net.extract(net, videos)
-
-
-def load_feature_net(path):
-    if not os.path.isfile(path):
-        raise ModelError(f'{path}: feature network not found; train it with'
-                         ' `python metrics/train_feature_net.py` (--feature-net)')
-    return load_weights(feature_net.FeatureNet(), path, 'feature network')
 
 
 def critic_beside(gen_path):
@@ -198,6 +194,8 @@ def parse_args(argv):
                         help='feature network for --fvd (metrics/feature_net.py)')
     parser.add_argument('--features', metavar='MODULE:CALLABLE',
                         help='for --fvd: your own feature function instead (e.g. I3D)')
+    parser.add_argument('--overwrite', action='store_true', help='replace an --out this tool'
+                        ' wrote for other networks, clips or options (never another file)')
     args = parser.parse_args(argv)
     for name, low in (('n', MIN_CLIPS), ('batch', 1), ('seed', 0)):
         if getattr(args, name) < low:
@@ -247,39 +245,75 @@ def write_json(path, result):
 
 def _config(args):
     if args.gen:
-        return config_for(args.gen, args.config)
+        return config_for(args.gen, args.config, 'generator', GENERATOR_HINT)
     return load_config(args.config or 'setup.ini')
 
 
-def _judged(args, config, dataset_size):
-    """(batches of judged clips on the device, critic or None, n) for a generator or
-    for the clips of --fake-root/--fake-index."""
+def _networks(args, config):
+    """(generator or None, critic or None, device): the networks, checked and on --gpu."""
+    gen = load_generator(args.gen, config.model) if args.gen else None
+    critic = load_critic(args.critic, config.model) if args.critic else None
+    device = device_for(args.gpu, '--gpu')
+    for net in (gen, critic):
+        if net is not None:
+            net.to_device(device)
+    return gen, critic, device
+
+
+def _judged(args, config, gen, device, dataset_size):
+    """(batches of judged clips on the device, n): gen's, or the clips of
+    --fake-root/--fake-index."""
     n = min(args.n, dataset_size)
-    if args.gen:
-        gen = load_generator(args.gen, config.model)
-        critic = load_critic(args.critic, config.model)
-        device = device_for(args.gpu, '--gpu')
-        gen.to_device(device)
-        critic.to_device(device)
-        return fake_batches(gen, n, args.batch, args.seed), critic, n
+    if gen is not None:
+        return fake_batches(gen, n, args.batch, args.seed), n
     judged = FrameReader(args.fake_root, args.fake_index, config.model.n_frames,
                          config.model.frame_size)
     n = min(n, len(judged))
-    critic = load_critic(args.critic, config.model) if args.critic else None
-    device = device_for(args.gpu, '--gpu')
-    if critic is not None:
-        critic.to_device(device)
-    return dataset_batches(judged, n, args.batch, device), critic, n
+    return dataset_batches(judged, n, args.batch, device), n
 
 
-def _real_clips(args, config):
-    """(root, index, FrameReader) of the real clips: --root/--index, else the model's [DATA],
-    whose built-in dataset (builtin = yes) is made first when missing."""
-    data = config.data
-    root, index = args.root or data.root_dir, args.index or data.index_dir
-    if data.builtin and not args.root and not args.index:
-        ensure_builtin(data, config.model.seed)
-    return root, index, FrameReader(root, index, config.model.n_frames, config.model.frame_size)
+def _real_clips(args, config, root, index):
+    """The FrameReader of the real clips in root/index (--root/--index, else the model's
+    [DATA]), whose built-in dataset (builtin = yes) is made first when missing."""
+    if config.data.builtin and not args.root and not args.index:
+        ensure_builtin(config.data, config.model.seed)
+    return FrameReader(root, index, config.model.n_frames, config.model.frame_size)
+
+
+def _check_count(args, n, index_path, listed):
+    least = FVD_MIN_CLIPS if args.fvd else MIN_CLIPS
+    if n < least:
+        raise UserError(f'--n {args.n}: {n} clip(s) of each kind can be had'
+                        f' ({index_path} lists {listed}); an evaluation'
+                        f'{" with --fvd" if args.fvd else ""} needs at least {least} clips'
+                        ' of each kind')
+
+
+def output_jobs(args, config, root, index):
+    """{--out's file name: job key}: what decides the result (the network files' sha256,
+    the sizes, the clips judged and compared, --n, --seed, --fvd, --features)."""
+    files = {name: file_digest(path) for name, path in (
+        ('model', args.gen), ('critic', args.critic), ('feature_net', args.feature_net)) if path}
+    fake = [os.path.abspath(args.fake_root), args.fake_index] if args.fake_root else None
+    key = job_key(files, repr(config.model), [os.path.abspath(root), index], fake,
+                  args.n, args.seed, args.fvd, args.features)
+    return {os.path.basename(args.out): key}
+
+
+def claim_out(args, config, root, index):
+    """The Record that writes --out, checked for this evaluation (utils/made_files.py)."""
+    folder = os.path.dirname(os.path.abspath(args.out))
+    about = f'--model {args.gen}' if args.gen else f'--fake-root {args.fake_root}'
+    return claim(folder, output_jobs(args, config, root, index), TOOL, args.overwrite, '--out',
+                 about=about, shown=args.out)
+
+
+def _score(net, real_batches, judged_batches, critic, features):
+    """evaluate() of the clips the two batch streams give, with the critic's scores."""
+    real, real_scores = collect(real_batches, critic)
+    judged, judged_scores = collect(judged_batches, critic)
+    return evaluate(real, judged, QualityReference(net, real), (real_scores, judged_scores),
+                    features)
 
 
 def _main(argv):
@@ -287,25 +321,20 @@ def _main(argv):
     config = _config(args)
     require_memory(network_bytes(config.model, args.batch),  # before the networks are built
                    f'--batch {args.batch} of {describe_size(config.model)}')
-    ensure_output_file(args.out, '--out')  # before a built-in dataset is made
-    root, index, dataset = _real_clips(args, config)
-    batches, critic, n = _judged(args, config, len(dataset))
-    least = FVD_MIN_CLIPS if args.fvd else MIN_CLIPS
-    if n < least:
-        raise UserError(f'--n {args.n}: {n} clip(s) of each kind can be had'
-                        f' ({os.path.join(root, index)} lists {len(dataset)}); an evaluation'
-                        f'{" with --fvd" if args.fvd else ""} needs at least {least} clips'
-                        ' of each kind')
+    ensure_output_file(args.out, '--out')  # --out and the networks before any clip is made
+    gen, critic, device = _networks(args, config)
+    net = feature_net.check_feature_net(args.feature_net, '--feature-net')
+    root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
+    record = claim_out(args, config, root, index)
+    dataset = _real_clips(args, config, root, index)
+    batches, n = _judged(args, config, gen, device, len(dataset))
+    _check_count(args, n, os.path.join(root, index), len(dataset))
     require_memory(evaluation_bytes(config.model, n, args.batch, args.fvd),
                    f'--n {n} clips and --batch {args.batch} of {describe_size(config.model)}')
-    net = load_feature_net(args.feature_net)
-    features = feature_function(args, config.model)
-    device = critic.device if critic is not None else device_for(args.gpu, '--gpu')
-    real, real_scores = collect(dataset_batches(dataset, n, args.batch, device), critic)
-    judged, judged_scores = collect(batches, critic)
-    result = evaluate(real, judged, QualityReference(net, real), (real_scores, judged_scores),
-                      features)
-    write_json(args.out, result)
+    features = feature_function(args, config.model, net)
+    result = _score(net, dataset_batches(dataset, n, args.batch, device), batches, critic,
+                    features)
+    record.write(os.path.basename(args.out), lambda path: write_json(path, result))
     report(result, args.out)
     return 0
 

@@ -14,6 +14,13 @@ Seeds are 0 to 2**32 - 1, at most 10,000 per run. Videos are made --batch at a
 time and each one is written as soon as it is made (under a temporary name,
 renamed when complete), so Ctrl-C or SIGTERM stops between files and leaves
 only whole gifs behind.
+
+--out may be shared by many models: it keeps a record of the files this tool made
+there and from what (utils/made_files.py: the model file's sha256, its architecture,
+--fps, and the grid's seeds or the walk's steps). A file is replaced only when the
+same model and options made it, so rerunning a command is repeatable; one made from
+another model or options needs --overwrite, and a file this tool did not make is
+never replaced. Every file is checked before the first video is made.
 """
 import argparse
 import os
@@ -25,16 +32,18 @@ from utils import chainer_compat  # noqa: F401  (before chainer)
 import numpy as np
 
 from computations.sampling import generate_videos
-from nn.network_files import config_for, load_generator
+from nn.network_files import CHECK_KEYS, GENERATOR_HINT, config_for, load_generator
 from utils import cli
 from utils.devices import device_for
 from utils.errors import UserError
+from utils.made_files import claim, file_digest, job_key
 from nn.sizes import describe_size, network_bytes, video_voxels
 from utils.memory import require_memory
 from utils.safe_files import ensure_output_dir
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
 DEFAULT_MODEL = os.path.join('models', 'generator.npz')
+TOOL = 'utils/generate.py'
 MAX_SEED = cli.MAX_SEED
 MAX_SEEDS = 10_000  # videos per run: ask for more in several runs
 MAX_STEPS = 1_000  # videos along one --interpolate walk (one gif holds them all)
@@ -89,6 +98,8 @@ def parse_args(argv):
     parser.add_argument('--mp4', action='store_true', help='also write .mp4 (imageio-ffmpeg)')
     parser.add_argument('--batch', type=int, default=16, help='videos made at a time')
     parser.add_argument('--gpu', type=int, default=-1, help='CUDA device, -1 for the CPU')
+    parser.add_argument('--overwrite', action='store_true', help='replace files in --out that'
+                        ' this tool made from another model or options (never other files)')
     args = parser.parse_args(argv)
     cli.check_ranges(args, (('n', 1, MAX_SEEDS), ('seed', 0, MAX_SEED), ('steps', 2, MAX_STEPS),
                             ('fps', 0.1, 1000), ('batch', 1, None)))
@@ -129,14 +140,37 @@ def walk(gen, seed_a, seed_b, steps):
         np.float32)
 
 
-def write_video(path, frames, args):
-    """path.gif, and path.mp4 with --mp4 (each written whole or not at all)."""
-    save_gif(path + '.gif', frames, args.fps)
+def output_jobs(args, model, digest):
+    """{file name: job key} of every file this run writes in --out: a seed's video
+    depends on the model file (its sha256 digest), its architecture and --fps; the
+    grid also on its seeds, the walk on its steps."""
+    arch = {key: getattr(model, key) for key in CHECK_KEYS['generator'].split(', ')}
+    base = (digest, arch, args.fps)
+    stems = {f'seed{seed:04d}': job_key(*base) for seed in args.seeds}
+    stems['grid'] = job_key(*base, args.seeds[:GRID_MAX])
+    if args.interpolate:
+        stems['walk_{:04d}_{:04d}'.format(*args.interpolate)] = job_key(*base, args.steps)
+    extensions = ('.gif', '.mp4') if args.mp4 else ('.gif',)
+    return {stem + ext: key for stem, key in stems.items() for ext in extensions}
+
+
+def claim_outputs(args, model):
+    """The Record that writes this run's files in --out, each checked before any video
+    is made (utils/made_files.py); OutputError naming the first refused."""
+    digest = file_digest(args.model)
+    return claim(args.outdir, output_jobs(args, model, digest), TOOL, args.overwrite, '--out',
+                 about=f'--model {args.model} of sha256 {digest[:12]}')
+
+
+def write_video(record, stem, frames, args):
+    """STEM.gif, and STEM.mp4 with --mp4, in --out (each written whole or not at all,
+    and recorded as made by this job)."""
+    record.write(stem + '.gif', lambda path: save_gif(path, frames, args.fps))
     if args.mp4:
-        save_mp4(path + '.mp4', frames, args.fps)
+        record.write(stem + '.mp4', lambda path: save_mp4(path, frames, args.fps))
 
 
-def write_seed_videos(gen, seeds, args):
+def write_seed_videos(gen, seeds, args, record):
     """Make the seeds' videos --batch at a time, writing each as soon as it is made;
     the first GRID_MAX videos, kept for the grid."""
     grid = []
@@ -144,14 +178,14 @@ def write_seed_videos(gen, seeds, args):
         chunk = seeds[start:start + args.batch]
         videos = generate_videos(gen, latents_for(gen, chunk), batch_size=args.batch)
         for seed, video in zip(chunk, videos):
-            write_video(os.path.join(args.outdir, f'seed{seed:04d}'), video, args)
+            write_video(record, f'seed{seed:04d}', video, args)
         grid.extend(video.copy() for video in videos[:GRID_MAX - len(grid)])
     return np.stack(grid)
 
 
 def _main(argv):
     args = parse_args(argv)
-    config = config_for(args.model, args.config)
+    config = config_for(args.model, args.config, 'generator', GENERATOR_HINT)
     walk_steps = args.steps if args.interpolate else 0
     require_memory(generation_bytes(config.model, args.batch, len(args.seeds), walk_steps),
                    f'--batch {args.batch} videos of {describe_size(config.model)}'
@@ -159,15 +193,15 @@ def _main(argv):
     gen = load_generator(args.model, config.model)
     gen.to_device(device_for(args.gpu, '--gpu'))
     ensure_output_dir(args.outdir, '--outdir')
-    grid = write_seed_videos(gen, args.seeds, args)
-    write_video(os.path.join(args.outdir, 'grid'), tile_grid(grid), args)
+    record = claim_outputs(args, config.model)
+    grid = write_seed_videos(gen, args.seeds, args, record)
+    write_video(record, 'grid', tile_grid(grid), args)
     shown = '' if len(args.seeds) <= GRID_MAX else f' (the first {GRID_MAX})'
     print(f'wrote {len(args.seeds)} videos and the grid{shown} to {args.outdir}')
     if args.interpolate:
         a, b = args.interpolate
         steps = generate_videos(gen, walk(gen, a, b, args.steps), batch_size=args.batch)
-        write_video(os.path.join(args.outdir, f'walk_{a:04d}_{b:04d}'),
-                    np.concatenate(list(steps)), args)
+        write_video(record, f'walk_{a:04d}_{b:04d}', np.concatenate(list(steps)), args)
         print(f'wrote the walk from seed {a} to seed {b} in {args.steps} steps')
     return 0
 

@@ -7,7 +7,10 @@ Clips come through the frame reader at the config's [MODEL] frame_size and
 n_frames, so the gif shows exactly what the critic will see (square crop,
 resize, padding of short clips). Unreadable clips are skipped with a warning,
 as in training, and counted in the printed summary. --out ends in .gif, or in
-.mp4 where imageio-ffmpeg is installed; at most 256 clips make one grid.
+.mp4 where imageio-ffmpeg is installed; at most 256 clips make one grid. An
+earlier --out is replaced only when this tool made it with the same clips and
+options (utils/made_files.py), or with --overwrite one it made with others; a file
+it did not make is never replaced.
 """
 import argparse
 import os
@@ -20,6 +23,7 @@ from datastream.framereader import DataError, FrameReader
 from utils import cli
 from utils.config_parse import load_config
 from utils.errors import UserError
+from utils.made_files import claim, job_key
 from nn.sizes import video_voxels
 from utils.memory import require_memory
 from utils.safe_files import ensure_output_file
@@ -27,6 +31,7 @@ from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
 EXTENSIONS = ('.gif', '.mp4')
 MAX_CLIPS = 256
+TOOL = 'utils/preview_data.py'
 
 
 def parse_args(argv):
@@ -41,6 +46,8 @@ def parse_args(argv):
                         help='pick n clips at random with this seed instead of in order')
     parser.add_argument('--out', default='data_preview.gif', help='gif (or mp4) to write')
     parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
+    parser.add_argument('--overwrite', action='store_true', help='replace an --out this tool'
+                        ' made from other clips or options (never another file)')
     args = parser.parse_args(argv)
     cli.check_ranges(args, (('n', 1, MAX_CLIPS), ('start', 0, None), ('fps', 0.1, 1000),
                             ('shuffle', 0, cli.MAX_SEED)))
@@ -68,6 +75,16 @@ def read_clips(dataset, indices):
     return readable, len(clips) - len(readable)
 
 
+def claim_out(args, config, root, index):
+    """The Record that writes --out, checked for this preview (utils/made_files.py).
+    The job: the clips' folder and index, their size and the options."""
+    folder, name = os.path.split(os.path.abspath(args.out))
+    key = job_key(os.path.abspath(root), index, config.model.frame_size,
+                  config.model.n_frames, args.n, args.start, args.shuffle, args.fps)
+    return claim(folder, {name: key}, TOOL, args.overwrite, '--out',
+                 about=f'clips of {os.path.join(root, index)}', shown=args.out)
+
+
 def _main(argv):
     args = parse_args(argv)
     config = load_config(args.config)
@@ -78,13 +95,15 @@ def _main(argv):
                    f'--n {n} clips of {frames} frames of {size}x{size} px'
                    ' ([MODEL] n_frames, frame_size)')
     ensure_output_file(args.out, '--out', EXTENSIONS)
+    record = claim_out(args, config, root, index)
     clips, unreadable = read_clips(dataset, chosen_clips(len(dataset), args.n, args.start,
                                                          args.shuffle))
     if not clips:
         raise DataError(f'none of the {unreadable} chosen clips is readable; try other'
                         ' --start or --shuffle values')
     save = save_mp4 if args.out.lower().endswith('.mp4') else save_gif
-    save(args.out, tile_grid(np.stack(clips)), args.fps)
+    grid = tile_grid(np.stack(clips))
+    record.write(os.path.basename(args.out), lambda path: save(path, grid, args.fps))
     print(f'wrote {args.out}: {len(clips)} clips of {os.path.join(root, index)}'
           f' ({len(dataset)} listed, {unreadable} of those chosen unreadable),'
           f' {frames} frames of {size}x{size}')

@@ -1,16 +1,19 @@
 """The shipped feature network makes an honest metric on the built-in data."""
 import os
+import pickle
 
+import chainer
 import numpy as np
 import pytest
 
 from datastream.moving_shapes import numbered_clip
 from metrics import feature_net
 from metrics.frechet import frechet_distance, precision_recall
+from nn.DCGAN import Generator
 from tests.conftest import ROOT
+from utils.errors import UserError
 
 NET = os.path.join(ROOT, 'models', 'feature_net.npz')
-pytestmark = pytest.mark.skipif(not os.path.isfile(NET), reason='models/feature_net.npz absent')
 
 
 def clips(seed, count):
@@ -21,6 +24,8 @@ def clips(seed, count):
 
 @pytest.fixture(scope='module')
 def features():
+    if not os.path.isfile(NET):
+        pytest.skip('models/feature_net.npz absent')
     net = feature_net.load(NET)
     real_a, real_b = clips(5000, 128), clips(6000, 128)
     still = real_b[:, :, np.random.RandomState(0).permutation(16)]  # frames shuffled
@@ -61,3 +66,77 @@ def test_training_script_checks_its_options_before_work(tmp_path, capsys):
     assert main(['--train', '4', '--test', '2', '--epochs', '1', '--batch', '2',
                  '--out', str(tmp_path / 'net.npz')]) == 0
     assert (tmp_path / 'net.npz').is_file() and (tmp_path / 'net.json').is_file()
+
+
+class Planted:
+    """Unpickling it makes a folder: a file that is unpickled would run code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+def saved_net(folder, width=32, change=None):
+    """Path of a fresh FeatureNet(width) saved as chainer does, entries changed by change."""
+    path = str(folder / f'net{width}.npz')
+    chainer.serializers.save_npz(path, feature_net.FeatureNet(width))
+    if change:
+        entries = dict(np.load(path))
+        change(entries)
+        np.savez(path, **entries)
+    return path
+
+
+def test_a_feature_net_file_is_checked_whole(tmp_path):
+    path = saved_net(tmp_path)
+    net = feature_net.check_feature_net(path, '[SAVING] feature_net =')
+    videos = np.zeros((2, 3, 16, 32, 32), np.float32)
+    np.testing.assert_array_equal(feature_net.extract(net, videos),
+                                  feature_net.extract(feature_net.load(path), videos))
+
+
+def _bad_file(tmp_path, kind):
+    """A path that is not a feature network, of the given kind."""
+    marker = str(tmp_path / 'code-ran')
+    path = tmp_path / f'{kind}.npz'
+    if kind == 'generator':
+        chainer.serializers.save_npz(str(path), Generator(8, 4, 16, 16))
+    elif kind == 'random bytes':
+        path.write_bytes(np.random.RandomState(0).bytes(5000))
+    elif kind == 'pickle':
+        path.write_bytes(pickle.dumps({'c1/W': Planted(marker)}))
+    elif kind == 'pickled entry':
+        path = tmp_path / saved_net(tmp_path, change=lambda e: e.update(
+            {'c1/W': np.array([Planted(marker)], dtype=object)}))
+    elif kind == 'other width':
+        path = tmp_path / saved_net(tmp_path, width=16)
+    elif kind == 'nan':
+        path = tmp_path / saved_net(tmp_path, change=lambda e: e['c4/b'].fill(np.nan))
+    elif kind == 'folder':
+        path.mkdir()
+    return str(path), marker
+
+
+@pytest.mark.parametrize('kind,reason', [
+    ('missing', 'feature network not found'), ('folder', 'is a folder'),
+    ('generator', "no parameter 'c1/W' (not a feature network file?)"),
+    ('random bytes', 'not a readable .npz (not a zip archive'),
+    ('pickle', 'not a readable .npz (not a zip archive'),
+    ('pickled entry', 'not a readable .npz ('),
+    ('other width', "parameter 'c1/W' has shape (8, 3, 4, 4, 4), the configured network"
+                    ' expects (16, 3, 4, 4, 4)'),
+    ('nan', "parameter 'c4/b' holds NaN or infinite values")])
+def test_anything_but_a_feature_net_is_one_line_and_never_run(tmp_path, kind, reason):
+    path, marker = _bad_file(tmp_path, kind)
+    with pytest.raises(UserError) as err:
+        feature_net.check_feature_net(path, '[SAVING] feature_net =')
+    message = str(err.value)
+    assert message.startswith(f'[SAVING] feature_net = {path}: {reason}'), message
+    assert message.endswith('; expected the .npz that `python metrics/train_feature_net.py`'
+                            ' writes') and '\n' not in message
+    assert not os.path.exists(marker), 'nothing in the file was unpickled'
+    with pytest.raises(UserError):
+        feature_net.load(path)
+    assert not os.path.exists(marker)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from metrics.frechet import frechet_distance, load_feature_function, precision_recall
+from metrics.frechet import (MetricError, frechet_distance, load_feature_function,
+                             precision_recall)
 
 
 def test_frechet_distance_of_known_gaussians():
@@ -36,3 +37,20 @@ def test_feature_function_seam():
         load_feature_function('numpy.mean')
     with pytest.raises(ValueError, match='--features'):
         load_feature_function('numpy:no_such_function')
+
+
+@pytest.mark.parametrize('real,fake,message', [
+    (np.ones((1, 3)), np.ones((4, 3)), 'real clips: 1 clip.s.; expected at least 2'),
+    (np.ones((4, 3)), np.ones((1, 3)), 'judged clips: 1 clip.s.; expected at least 2'),
+    (np.full((4, 3), np.nan), np.ones((4, 3)), 'real clips: the features hold NaN'),
+    (np.ones((4,)), np.ones((4, 3)), r'real clips: features of shape \(4,\); expected'),
+    (np.ones((4, 2)), np.ones((4, 3)), 'features of 2 and 3 values; expected the same')])
+def test_features_a_distance_cannot_use_are_one_line(real, fake, message):
+    with pytest.raises(MetricError, match=message):
+        frechet_distance(real, fake)
+
+
+def test_precision_recall_needs_more_clips_than_k():
+    rng = np.random.RandomState(3)
+    with pytest.raises(MetricError, match='judged clips: 3 clip.s.; expected at least 4'):
+        precision_recall(rng.normal(size=(4, 2)), rng.normal(size=(3, 2)))

@@ -6,7 +6,8 @@ import pytest
 
 from datastream.moving_shapes import Look, numbered_clip
 from metrics import feature_net, ladder
-from metrics.quality import MOTION_SPREAD_FLOOR, QualityReference, motion_statistics
+from metrics.frechet import MetricError
+from metrics.quality import MIN_CLIPS, MOTION_SPREAD_FLOOR, QualityReference, motion_statistics
 from tests.conftest import ROOT
 
 NET = os.path.join(ROOT, 'models', 'feature_net.npz')
@@ -42,3 +43,15 @@ def test_a_slight_flicker_over_a_still_background_costs_points_not_millions(refe
     flickering = reference.score(np.clip(flicker, -1, 1))
     assert real['motion'] < 5
     assert 20 * max(real['motion'], 1) < flickering['motion'] < 1000
+
+
+def test_one_clip_of_either_kind_is_one_line_not_a_linalg_error():
+    net = feature_net.FeatureNet()  # any weights: the count is checked first
+    with pytest.raises(MetricError, match='the quality score needs at least 2 real clips,'
+                                          r' got 1 \(a covariance needs two\)'):
+        QualityReference(net, still_background_clips(0, 1))
+    reference = QualityReference(net, still_background_clips(0, 2))
+    with pytest.raises(MetricError, match='needs at least 2 judged clips, got 1'):
+        reference.score(still_background_clips(1, 1))
+    assert np.isfinite(reference.score(still_background_clips(1, 2))['quality'])
+    assert MIN_CLIPS == 2

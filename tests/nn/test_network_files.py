@@ -5,7 +5,7 @@ import pytest
 
 from nn.DCGAN import build_generator
 from nn.network_files import (SETTINGS_ENTRY, ModelError, config_for, load_generator,
-                              settings_text, write_network)
+                              load_weights, settings_text, write_network)
 from utils.config_parse import ConfigError, Config, format_config, load_config
 from tests.conftest import TINY, write_ini
 
@@ -55,3 +55,39 @@ def test_a_file_of_another_network_is_named(tmp_path, tiny_config):
                                          r" the configured network expects"):
         load_generator(path, wider.model)
     assert SETTINGS_ENTRY in np.load(path).files
+
+
+def test_a_missing_file_is_named_before_its_settings_are_looked_for(tmp_path):
+    with pytest.raises(ModelError, match=r'nope.npz: generator file not found$'):
+        config_for(str(tmp_path / 'nope.npz'), what='generator')
+    with pytest.raises(ModelError, match=r'nope.npz: network file not found'):
+        config_for(str(tmp_path / 'nope.npz'), write_ini(tmp_path / 'run.ini', TINY))
+    with pytest.raises(ModelError, match=r': is a folder; expected a network .npz file'):
+        config_for(str(tmp_path))
+
+
+@pytest.mark.parametrize('key,value,message', [
+    ('l0/W', lambda w: w.astype(np.int32), "'l0/W' holds int32 values; expected floating"),
+    ('l0/W', lambda w: (w > 0), "'l0/W' holds bool values; expected floating"),
+    ('l0/W', lambda w: np.where(w > 0, np.nan, w), "'l0/W' holds NaN or infinite values"),
+    ('bn1/avg_mean', lambda w: w - np.inf, "'bn1/avg_mean' holds NaN or infinite values")])
+def test_weights_that_are_not_finite_floats_are_refused(tmp_path, tiny_config, key, value,
+                                                        message):
+    path = str(tmp_path / 'gen.npz')
+    write_network(path, build_generator(tiny_config.model), format_config(tiny_config))
+    entries = dict(np.load(path))
+    entries[key] = value(entries[key])
+    np.savez(path, **entries)
+    with pytest.raises(ModelError, match=f'gen.npz: parameter {message}'):
+        load_generator(path, tiny_config.model)
+
+
+def test_float16_weights_and_integer_counts_load(tmp_path, tiny_config):
+    gen = build_generator(tiny_config.model)
+    path = str(tmp_path / 'gen.npz')
+    chainer.serializers.save_npz(path, gen)
+    entries = dict(np.load(path))
+    entries['l0/W'] = entries['l0/W'].astype(np.float16)
+    np.savez(path, **entries)
+    assert entries['bn0/N'].dtype.kind == 'i'
+    load_weights(build_generator(tiny_config.model), path)

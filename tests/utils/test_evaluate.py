@@ -146,8 +146,75 @@ def test_a_damaged_critic_or_feature_net_is_one_line(run_dir, capsys, which):
     assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '4', '--fvd',
                  '--feature-net', str(run_dir / 'feature_net.npz')]) == 2
     err = capsys.readouterr().err
-    assert err == f'error: {run_dir / which}: not a readable .npz (not a zip archive:' \
-        ' truncated, damaged, or another kind of file)\n'
+    option = '--feature-net ' if which == 'feature_net.npz' else ''
+    assert err.startswith(f'error: {option}{run_dir / which}: not a readable .npz (not a zip'
+                          ' archive: truncated, damaged, or another kind of file)')
+    assert err.count('\n') == 1
+
+
+def test_a_generator_file_as_feature_net_is_one_line_before_any_clip(run_dir, capsys):
+    gen = run_dir / 'gen_iter_5.npz'
+    assert main(['--model', str(gen), '--feature-net', str(gen)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --feature-net {gen}: no parameter 'c1/W' (not a feature network file?);"
+        ' expected the .npz that `python metrics/train_feature_net.py` writes\n')
+    assert visible(run_dir) == ['critic_iter_5.npz', 'gen_iter_5.npz', 'setup.ini']
+
+
+def test_a_missing_model_is_named_before_its_settings(tmp_path, capsys):
+    assert main(['--model', str(tmp_path / 'nope.npz')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {tmp_path / "nope.npz"}: generator file not found;')
+    assert 'setup.ini' not in err and err.count('\n') == 1
+
+
+def test_weights_that_are_not_finite_are_refused(run_dir, capsys):
+    critic = dict(np.load(run_dir / 'critic_iter_5.npz'))
+    critic['c5/W'] = np.full_like(critic['c5/W'], np.nan)
+    np.savez(run_dir / 'critic_iter_5.npz', **critic)
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '4']) == 2
+    assert f"{run_dir / 'critic_iter_5.npz'}: parameter 'c5/W' holds NaN" in \
+        capsys.readouterr().err
+    assert not (run_dir / 'evaluation.json').exists()
+
+
+def visible(folder):
+    return sorted(name for name in os.listdir(folder) if not name.startswith('.'))
+
+
+def test_another_models_evaluation_is_replaced_only_with_overwrite(run_dir, capsys):
+    out = run_dir / 'evaluation.json'
+    command = ['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '4', '--batch', '4']
+    assert main(command) == 0 and main(command) == 0, 'the same evaluation again'
+    first = out.read_bytes()
+    np.random.seed(3)  # another generator under the same name
+    chainer.serializers.save_npz(str(run_dir / 'gen_iter_5.npz'), Generator(8, 4, 16, 16))
+    capsys.readouterr()
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err == (f'error: --out {out}: evaluation.json was made by utils/evaluate.py from'
+                   f' other inputs or options (--model {run_dir / "gen_iter_5.npz"}); pass'
+                   ' another --out, or --overwrite to replace what utils/evaluate.py made\n')
+    assert out.read_bytes() == first
+    assert main(command + ['--overwrite']) == 0 and out.read_bytes() != first
+
+
+def test_a_file_it_did_not_write_is_never_replaced(tmp_path, capsys):
+    root = tmp_path / 'clips'
+    write_ini(tmp_path / 'setup.ini', {
+        'DATA': {'root_dir': str(root), 'builtin': 'yes', 'builtin_clips': 12},
+        'MODEL': {'ch': 8, 'latent_dim': 4, 'frame_size': 16, 'n_frames': 16}})
+    chainer.serializers.save_npz(str(tmp_path / 'gen_iter_5.npz'), Generator(8, 4, 16, 16))
+    chainer.serializers.save_npz(str(tmp_path / 'critic_iter_5.npz'), Critic(8, 16, 16))
+    (tmp_path / 'evaluation.json').write_text('{"my": "notes"}')
+    for flags in ([], ['--overwrite']):
+        assert main(['--model', str(tmp_path / 'gen_iter_5.npz'), '--n', '4', *flags]) == 2
+        assert capsys.readouterr().err == (
+            f'error: --out {tmp_path / "evaluation.json"}: evaluation.json is not a file that'
+            ' utils/evaluate.py made, so it is never replaced; pass another --out or move the'
+            ' file away\n')
+    assert (tmp_path / 'evaluation.json').read_text() == '{"my": "notes"}'
+    assert not root.exists(), 'refused before the built-in dataset is made'
 
 
 def test_clips_that_cannot_fit_in_memory_are_refused(run_dir, monkeypatch, capsys):

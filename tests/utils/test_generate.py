@@ -25,6 +25,11 @@ def model_dir(tmp_path):
     return tmp_path
 
 
+def visible(folder):
+    """The names in folder a user sees (the tool's record is hidden)."""
+    return sorted(name for name in os.listdir(folder) if not name.startswith('.'))
+
+
 def gif_frames(path):
     with Image.open(path) as gif:
         frames = []
@@ -45,7 +50,7 @@ def test_each_seed_gives_the_same_video_alone_or_with_others(model_dir, tmp_path
     gen = str(model_dir / 'gen.npz')
     assert main(['--model', gen, '--seeds', '3,5-7', '--outdir', str(tmp_path / 'a')]) == 0
     assert main(['--model', gen, '--seeds', '5', '--outdir', str(tmp_path / 'b')]) == 0
-    assert sorted(os.listdir(tmp_path / 'a')) == [
+    assert visible(tmp_path / 'a') == [
         'grid.gif', 'seed0003.gif', 'seed0005.gif', 'seed0006.gif', 'seed0007.gif']
     assert (tmp_path / 'a' / 'seed0005.gif').read_bytes() == \
         (tmp_path / 'b' / 'seed0005.gif').read_bytes()
@@ -76,9 +81,100 @@ def test_mp4_has_every_frame(model_dir, tmp_path):
 
 
 def test_missing_model_is_a_clear_error(tmp_path, capsys):
+    for flags in ([], ['--config', write_ini(tmp_path / 'run.ini', {'MODEL': {'ch': 8}})]):
+        assert main(['--model', str(tmp_path / 'nope.npz'), *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f'error: {tmp_path / "nope.npz"}: generator file not found;')
+        assert err.count('\n') == 1, 'said before looking for a setup.ini beside it'
     write_ini(tmp_path / 'setup.ini', {'MODEL': {'ch': 8}})
     assert main(['--model', str(tmp_path / 'nope.npz')]) == 2
     assert 'nope.npz: generator file not found' in capsys.readouterr().err
+
+
+def save_changed(path, key, value):
+    """Rewrite the .npz at path with entry key replaced by value."""
+    entries = dict(np.load(path))
+    entries[key] = value
+    np.savez(path, **entries)
+
+
+@pytest.mark.parametrize('bad,message', [
+    (lambda w: np.where(np.arange(w.size).reshape(w.shape) == 3, np.nan, w).astype(w.dtype),
+     "parameter 'dc1/W' holds NaN or infinite values; expected finite weights"),
+    (lambda w: np.full_like(w, np.inf), "parameter 'dc1/W' holds NaN or infinite values"),
+    (lambda w: w.astype(np.int64), "parameter 'dc1/W' holds int64 values; expected"
+                                   ' floating-point weights')])
+def test_weights_that_are_not_finite_floats_are_refused(model_dir, tmp_path, capsys, bad,
+                                                        message):
+    path = str(model_dir / 'gen.npz')
+    save_changed(path, 'dc1/W', bad(np.load(path)['dc1/W']))
+    assert main(['--model', path, '--outdir', str(tmp_path / 'o')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {path}: {message}') and err.count('\n') == 1
+    assert not (tmp_path / 'o').exists(), 'no black gifs'
+
+
+def test_a_statistic_that_is_not_finite_is_refused(model_dir, tmp_path, capsys):
+    path = str(model_dir / 'gen.npz')
+    save_changed(path, 'bn0/avg_var', np.full(8, np.nan, np.float32))
+    assert main(['--model', path, '--outdir', str(tmp_path / 'o')]) == 2
+    assert "parameter 'bn0/avg_var' holds NaN" in capsys.readouterr().err
+
+
+def other_model(model_dir):
+    """Replace gen.npz with another generator of the same shapes (a retrained model)."""
+    np.random.seed(2)
+    chainer.serializers.save_npz(str(model_dir / 'gen.npz'), Generator(8, 4, 16, 16))
+
+
+def test_rerunning_the_same_command_rewrites_its_own_files(model_dir, tmp_path):
+    command = ['--model', str(model_dir / 'gen.npz'), '--seeds', '0-2', '--interpolate', '0',
+               '2', '--steps', '2', '--outdir', str(tmp_path / 'out')]
+    assert main(command) == 0
+    first = {name: (tmp_path / 'out' / name).read_bytes() for name in visible(tmp_path / 'out')}
+    assert main(command) == 0 and main(command + ['--batch', '1']) == 0
+    assert first == {name: (tmp_path / 'out' / name).read_bytes() for name in first}
+    assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '1',
+                 '--outdir', str(tmp_path / 'out')]) == 2, 'another grid'
+
+
+def test_files_of_another_model_are_replaced_only_with_overwrite(model_dir, tmp_path, capsys):
+    out = tmp_path / 'out'
+    command = ['--model', str(model_dir / 'gen.npz'), '--seeds', '0-1', '--outdir', str(out)]
+    assert main(command) == 0
+    before = {name: (out / name).read_bytes() for name in visible(out)}
+    other_model(model_dir)  # the same path, other weights
+    capsys.readouterr()
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: --out {out}: seed0000.gif was made by utils/generate.py from'
+                          f' other inputs or options (--model {model_dir / "gen.npz"} of sha256')
+    assert '--overwrite to replace' in err and err.count('\n') == 1
+    assert before == {name: (out / name).read_bytes() for name in visible(out)}
+    assert main(command + ['--overwrite']) == 0
+    assert (out / 'seed0000.gif').read_bytes() != before['seed0000.gif']
+    assert main(command) == 0, 'now the files are this model\'s'
+
+
+def test_a_file_the_tool_did_not_make_is_never_replaced(model_dir, tmp_path, capsys):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'seed0001.gif').write_bytes(b'my own gif')
+    command = ['--model', str(model_dir / 'gen.npz'), '--seeds', '0-1', '--outdir', str(out)]
+    for flags in ([], ['--overwrite']):
+        assert main(command + flags) == 2
+        err = capsys.readouterr().err
+        assert err == (f'error: --out {out}: seed0001.gif is not a file that utils/generate.py'
+                       ' made, so it is never replaced; pass another --out or move the file'
+                       ' away\n')
+        assert visible(out) == ['seed0001.gif'], 'refused before the first video'
+    assert (out / 'seed0001.gif').read_bytes() == b'my own gif'
+    (out / 'seed0001.gif').unlink()
+    assert main(command) == 0
+    (out / 'grid.gif').write_bytes(b'edited by hand')
+    assert main(command + ['--overwrite']) == 2
+    assert 'grid.gif was changed after utils/generate.py made it, so' in capsys.readouterr().err
+    assert (out / 'grid.gif').read_bytes() == b'edited by hand'
 
 
 def test_mismatched_architecture_names_parameter_and_shapes(model_dir, tmp_path, capsys):
@@ -159,8 +255,12 @@ def test_sigterm_stops_between_batches_leaving_whole_gifs(model_dir, tmp_path, m
     assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '0-5', '--batch', '2',
                  '--outdir', str(out)]) == 130
     assert capsys.readouterr().err.strip() == 'interrupted'
-    assert calls == [2, 2] and sorted(os.listdir(out)) == ['seed0000.gif', 'seed0001.gif']
+    assert calls == [2, 2] and visible(out) == ['seed0000.gif', 'seed0001.gif']
     assert len(gif_frames(out / 'seed0001.gif')) == 16
+    monkeypatch.setattr(generate, 'generate_videos', generate_videos)
+    assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '0-5', '--batch', '2',
+                 '--outdir', str(out)]) == 0, 'the same command finishes the job'
+    assert visible(out) == ['grid.gif'] + [f'seed{seed:04d}.gif' for seed in range(6)]
 
 
 def test_grid_tiles_only_the_first_videos(model_dir, tmp_path, monkeypatch, capsys):

@@ -83,4 +83,33 @@ def test_an_index_that_is_not_utf8_is_one_line(tmp_path, config, capsys):
 @pytest.mark.skipif(not mp4_available(), reason='imageio-ffmpeg is not installed')
 def test_an_mp4_preview(tmp_path, config):
     assert main(['--config', config, '--n', '2', '--out', str(tmp_path / 'p.mp4')]) == 0
-    assert sorted(os.listdir(tmp_path)) == ['p.mp4', 'setup.ini']
+    assert visible(tmp_path) == ['p.mp4', 'setup.ini']
+
+
+def visible(folder):
+    return sorted(name for name in os.listdir(folder) if not name.startswith('.'))
+
+
+def test_a_preview_is_replaced_by_the_same_command_or_with_overwrite(tmp_path, config, capsys):
+    out = tmp_path / 'p.gif'
+    assert main(['--config', config, '--n', '4', '--out', str(out)]) == 0
+    assert main(['--config', config, '--n', '4', '--out', str(out)]) == 0
+    four = out.read_bytes()
+    assert main(['--config', config, '--n', '2', '--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f'error: --out {out}: p.gif was made by utils/preview_data.py from other inputs or' \
+        ' options (clips of ' in err and '--overwrite' in err and err.count('\n') == 1
+    assert out.read_bytes() == four
+    assert main(['--config', config, '--n', '2', '--out', str(out), '--overwrite']) == 0
+    assert out.read_bytes() != four
+
+
+def test_a_file_it_did_not_make_is_never_replaced(tmp_path, config, capsys):
+    out = tmp_path / 'p.gif'
+    out.write_bytes(b'my own gif')
+    for flags in ([], ['--overwrite']):
+        assert main(['--config', config, '--out', str(out), *flags]) == 2
+        assert capsys.readouterr().err == (
+            f'error: --out {out}: p.gif is not a file that utils/preview_data.py made, so it'
+            ' is never replaced; pass another --out or move the file away\n')
+    assert out.read_bytes() == b'my own gif'
