@@ -29,7 +29,8 @@ from datastream.framereader import clip_converter, make_iterator
 from nn.DCGAN import Critic, Generator
 from utils.config_parse import AdamConfig
 
-CONFIGS = {'small': dict(ch=64, frame_size=32, n_frames=16, batch=8),
+CONFIGS = {'tiny': dict(ch=16, frame_size=16, n_frames=16, batch=2),
+           'small': dict(ch=64, frame_size=32, n_frames=16, batch=8),
            'large': dict(ch=128, frame_size=64, n_frames=32, batch=4)}
 
 

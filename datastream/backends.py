@@ -25,6 +25,8 @@ NETWORK_TIMEOUT = 60
 LIBRARY_RETRIES = 3
 """Retries the download libraries make themselves inside one attempt."""
 DEFAULT_FRAME_SIZE = 64
+YOUTUBE_ID = re.compile(r'[A-Za-z0-9_-]{11}')
+"""A YouTube video id: 11 characters of A-Z a-z 0-9 _ -, so also safe in a file name."""
 
 
 class Unavailable(Exception):
@@ -37,6 +39,13 @@ class Unavailable(Exception):
 
 class Transient(Exception):
     """A network hiccup or a timeout: the same call may succeed later."""
+
+
+def check_youtube_id(youtube_id):
+    """Unavailable('bad-id') unless youtube_id is a YouTube video id (YOUTUBE_ID)."""
+    if not isinstance(youtube_id, str) or not YOUTUBE_ID.fullmatch(youtube_id):
+        raise Unavailable('bad-id', f'{youtube_id!r} is not a YouTube video id (expected 11'
+                          ' characters of A-Z a-z 0-9 _ -)')
 
 
 # --- choosing a stream (pure: works on any objects with pytubefix's attributes) ---
@@ -152,7 +161,9 @@ def _default_socket_timeout(timeout):
 
 def pytubefix_download(youtube_id, dest_dir, frame_size=DEFAULT_FRAME_SIZE,
                        timeout=NETWORK_TIMEOUT):
-    """The stream choose_stream picks, through pytubefix (the pytube API)."""
+    """The stream choose_stream picks, through pytubefix (the pytube API); any other
+    error of pytubefix is Unavailable('backend-error')."""
+    check_youtube_id(youtube_id)
     from pytubefix import YouTube
     from pytubefix import exceptions as ex
     _default_socket_timeout(timeout)
@@ -175,6 +186,11 @@ def pytubefix_download(youtube_id, dest_dir, frame_size=DEFAULT_FRAME_SIZE,
         what = (f'no answer within {timeout} s' if isinstance(err, TimeoutError)
                 else str(err) or type(err).__name__)
         raise Transient(f'{youtube_id}: {what}') from err
+    except ex.RegexMatchError as err:
+        raise Unavailable('bad-id', f'{youtube_id}: {err}') from err
+    except ex.PytubeFixError as err:
+        raise Unavailable('backend-error', f'{youtube_id}: pytubefix: {type(err).__name__}:'
+                          f' {err}') from err
 
 
 # --- yt-dlp ---
@@ -200,6 +216,7 @@ def ytdlp_format(frame_size=DEFAULT_FRAME_SIZE):
 def ytdlp_download(youtube_id, dest_dir, frame_size=DEFAULT_FRAME_SIZE,
                    timeout=NETWORK_TIMEOUT):
     """The smallest suitable stream through yt-dlp (optional: `pip install yt-dlp`)."""
+    check_youtube_id(youtube_id)
     import yt_dlp
     options = {'format': ytdlp_format(frame_size), 'quiet': True, 'noprogress': True,
                'socket_timeout': timeout, 'retries': LIBRARY_RETRIES,

@@ -10,7 +10,9 @@ OUT/videos/<class_id>/<clip>.mp4 and appended to OUT/job-list.txt the moment it
 is complete, and the full video is removed. Rerun to resume: finished clips are
 skipped. Videos that cannot be had are recorded in OUT/failures.csv and skipped;
 network errors and timeouts (--timeout s without an answer) are retried with
-backoff. Next: datastream/split_video.py.
+backoff. Rows whose ids cannot name a file (youtube_bb.valid_clips) are recorded
+there too and never written. A clip file already there that job-list.txt does
+not list is kept, never replaced. Next: datastream/split_video.py.
 """
 import argparse
 import csv
@@ -27,11 +29,14 @@ from datastream.backends import (DEFAULT_FRAME_SIZE, NETWORK_TIMEOUT,
                                  Transient, Unavailable, get_backend)
 from datastream.video_cut import VideoError, cut_clips, open_video
 from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,
-                                   clips_from_rows, fetch_csv, read_rows, utf8_lines)
-from utils.cli import run
+                                   clips_from_rows, fetch_csv, read_rows, utf8_lines,
+                                   valid_clips)
+from utils.cli import check_ranges, run
 from utils.safe_files import ensure_output_dir
 
-RETRIED_REASONS = {'network', 'unreadable-download'}
+RETRIED_REASONS = {'network', 'unreadable-download', 'backend-error'}
+ROW_REASONS = {'bad-id'}  # about one row of the annotation file, checked again each run
+MAX_DELAY = 600  # seconds: the longest wait before a retry
 
 
 class JobList:
@@ -55,20 +60,25 @@ class JobList:
 
 
 class Failures:
-    """OUT/failures.csv: youtube_id, reason, message of each video that failed."""
+    """OUT/failures.csv: youtube_id, reason, message of each video that failed; a row
+    already there is not added again."""
 
     def __init__(self, out):
         self.path = os.path.join(out, 'failures.csv')
         self.lock = threading.Lock()
-        self.permanent = set()
+        self.rows = set()
         if os.path.isfile(self.path):
             with open(self.path, 'rb') as rows:
-                self.permanent = {row[0] for row in csv.reader(utf8_lines(rows, self.path))
-                                  if len(row) >= 2 and row[1] not in RETRIED_REASONS}
+                self.rows = {tuple(row) for row in csv.reader(utf8_lines(rows, self.path))}
+        self.permanent = {row[0] for row in self.rows if len(row) >= 2
+                          and row[1] not in RETRIED_REASONS | ROW_REASONS}
 
     def add(self, youtube_id, reason, message):
+        row = (youtube_id, reason, ' '.join(str(message).split()))
         with self.lock, open(self.path, 'a', encoding='utf-8', newline='') as out:
-            csv.writer(out).writerow([youtube_id, reason, ' '.join(str(message).split())])
+            if row not in self.rows:
+                csv.writer(out).writerow(row)
+                self.rows.add(row)
 
 
 def clip_path(clip):
@@ -77,7 +87,8 @@ def clip_path(clip):
 
 
 def download_with_retry(backend, youtube_id, dest, retries, backoff):
-    """backend(youtube_id, dest), retried on Transient errors and timeouts."""
+    """backend(youtube_id, dest), retried on Transient errors and timeouts; any other
+    error of the backend is Unavailable('backend-error') for this video alone."""
     for attempt in range(retries + 1):
         try:
             return backend(youtube_id, dest)
@@ -86,7 +97,12 @@ def download_with_retry(backend, youtube_id, dest, retries, backoff):
                 if isinstance(err, Transient):
                     raise
                 raise Transient(f'{youtube_id}: no answer within the timeout') from err
-            time.sleep(backoff * 2 ** attempt)
+        except Unavailable:
+            raise
+        except Exception as err:
+            raise Unavailable('backend-error', f'{youtube_id}: {type(err).__name__}:'
+                              f' {err}') from err
+        time.sleep(min(backoff * 2 ** attempt, MAX_DELAY))
 
 
 def check_decodes(youtube_id, path):
@@ -107,11 +123,23 @@ def check_decodes(youtube_id, path):
                           ' but decodes no frame (a codec this OpenCV build lacks?)')
 
 
+def _in_the_way(clips, out, jobs):
+    """The clips whose file is there but not in job-list.txt: not this tool's, kept."""
+    kept = [c for c in clips if clip_path(c) not in jobs.done
+            and os.path.lexists(os.path.join(out, clip_path(c)))]
+    for clip in kept:
+        print(f'\nwarning: {os.path.join(out, clip_path(clip))} is not listed in job-list.txt,'
+              ' so it is kept and not cut again (delete it to have it cut)', file=sys.stderr)
+    return kept
+
+
 def process_video(youtube_id, clips, out, backend, jobs, args):
     """Download one video and cut its unfinished clips; returns a Counter of outcomes."""
-    todo = [c for c in clips if clip_path(c) not in jobs.done
-            or not os.path.isfile(os.path.join(out, clip_path(c)))]
-    outcome = Counter(skipped=len(clips) - len(todo))
+    kept = _in_the_way(clips, out, jobs)
+    todo = [c for c in clips if c not in kept and not (
+        clip_path(c) in jobs.done and os.path.isfile(os.path.join(out, clip_path(c))))]
+    outcome = Counter({'skipped': len(clips) - len(todo) - len(kept),
+                       'failed:in-the-way': len(kept)})
     if not todo:
         return outcome
     os.makedirs(os.path.join(out, '.downloads'), exist_ok=True)
@@ -140,11 +168,15 @@ def run_video(youtube_id, clips, out, backend, jobs, failures, args):
     return Counter({f'failed:{reason}': len(clips)})
 
 
-def download_all(videos, out, backend, args):
-    """Process every video (in parallel with args.workers); returns the total Counter."""
+def download_all(videos, out, backend, args, rejected=()):
+    """Process every video (in parallel with args.workers); returns the total Counter.
+    rejected: (clip, why) of rows whose ids cannot name a file, recorded as failures."""
     jobs, failures = JobList(out), Failures(out)
+    for clip, why in rejected:
+        failures.add(clip.youtube_id, 'bad-id', f'{clip.name}: {why}')
     todo = {v: c for v, c in videos.items() if v not in failures.permanent}
-    total = Counter({'failed:earlier': sum(len(c) for v, c in videos.items() if v not in todo)})
+    total = Counter({'failed:earlier': sum(len(c) for v, c in videos.items() if v not in todo),
+                     'failed:bad-id': len(rejected)})
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         futures = [pool.submit(run_video, v, c, out, backend, jobs, failures, args)
                    for v, c in todo.items()]
@@ -191,16 +223,25 @@ def parse_args(argv):
     parser.add_argument('--timeout', type=float, default=NETWORK_TIMEOUT,
                         help='seconds without an answer before a network call is retried')
     args = parser.parse_args(argv)
-    for name in ('limit', 'workers', 'retries', 'frame_size'):
-        low = 1 if name in ('workers', 'frame_size') else 0
-        if getattr(args, name) < low:
-            parser.error(f'--{name.replace("_", "-")} {getattr(args, name)}:'
-                         f' expected a value >= {low}')
-    if not args.timeout > 0:
-        parser.error(f'--timeout {args.timeout}: expected a number of seconds > 0')
+    check_ranges(args, (('limit', 0, None), ('min_seconds', 0, 86400), ('workers', 1, 64),
+                        ('retries', 0, 20), ('backoff', 0, MAX_DELAY), ('frame_size', 1, 4320),
+                        ('timeout', 0.001, 3600)))
     if not args.csv and not args.fetch_csv:
         parser.error('give an annotation CSV or --fetch-csv NAME')
     return args
+
+
+def _annotation_file(args):
+    """The annotation file: --csv, or the --fetch-csv download in --out (made once: one
+    already there is read, never replaced)."""
+    if args.csv:
+        return args.csv
+    dest = os.path.join(args.out, args.fetch_csv + '.csv.gz')
+    if os.path.exists(dest):
+        print(f'reading {dest}, downloaded before (delete it to download it again)',
+              file=sys.stderr)
+        return dest
+    return fetch_csv(args.fetch_csv, dest, timeout=args.timeout)
 
 
 def _main(argv=None, backend=None):
@@ -209,17 +250,17 @@ def _main(argv=None, backend=None):
     if backend is None:
         backend = partial(get_backend(args.backend), frame_size=args.frame_size,
                           timeout=args.timeout)
-    path = args.csv or fetch_csv(args.fetch_csv,
-                                 os.path.join(args.out, args.fetch_csv + '.csv.gz'),
-                                 timeout=args.timeout)
+    path = _annotation_file(args)
     if not os.path.isfile(path):
         raise AnnotationError(f'{path}: annotation file not found')
     classes = {c.strip() for c in args.classes.split(',') if c.strip()}
-    clips = clips_from_rows(read_rows(path), classes, args.present_only, args.min_seconds)
+    clips, rejected = valid_clips(clips_from_rows(read_rows(path), classes, args.present_only,
+                                                  args.min_seconds))
     videos = clips_by_video(clips, args.limit)
-    print(f'{sum(map(len, videos.values()))} clips in {len(videos)} videos from {path}',
-          file=sys.stderr)
-    total = download_all(videos, args.out, backend, args)
+    print(f'{sum(map(len, videos.values()))} clips in {len(videos)} videos from {path}'
+          + (f'; {len(rejected)} clips with ids unfit for a file name skipped (see'
+             ' failures.csv)' if rejected else ''), file=sys.stderr)
+    total = download_all(videos, args.out, backend, args, rejected)
     print(summary(total))
     return 0
 

@@ -5,8 +5,10 @@ number), so the dataset is the same on every machine. Clips are written in the
 seed's format (one JPEG, frames stacked vertically) with an index file, and the
 factors that made each clip (shapes, colours, velocities, drift) beside them.
 """
+import hashlib
 import json
 import os
+import re
 from typing import NamedTuple
 
 import cv2
@@ -33,6 +35,11 @@ STANDARD = Look()
 # first run's milder variant, shapes about 1.6x the standard size (docs/first-run.md).
 LOOKS = {'standard': STANDARD, 'large': Look(radius=(0.16, 0.26))}
 LOOK_FILE = 'look.json'  # beside the index: the look the clips were made with
+FACTORS_FILE = 'factors.jsonl'
+CLIP_FOLDER = 'clips'
+CLIP_NAME = re.compile(r'clip_[0-9]{5}\.jpg')
+RECORD_HEADER = '# videogan built-in dataset: sha1 and path of each file it wrote\n'
+INDEX_TEXT = '# built-in moving-shapes dataset: one folder of stacked-JPEG clips\nclips\n'
 
 
 def _background(rng, n_frames, size, strength=1.0):
@@ -95,36 +102,199 @@ def numbered_clip(seed, number, look=STANDARD, n_frames=32, size=64):
     return render_clip(np.random.RandomState([seed, number]), n_frames, size, look)
 
 
+def stacked_jpeg_bytes(frames, quality=95):
+    """(T, H, W, 3) RGB frames encoded as one JPEG, frames stacked vertically."""
+    stacked = frames.reshape(-1, frames.shape[2], 3)[..., ::-1]
+    ok, encoded = cv2.imencode('.jpg', np.ascontiguousarray(stacked),
+                               [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError('OpenCV could not encode a JPEG')
+    return encoded.tobytes()
+
+
 def write_stacked_jpeg(path, frames, quality=95):
     """Save (T, H, W, 3) RGB frames as one JPEG, frames stacked vertically (atomically)."""
-    stacked = frames.reshape(-1, frames.shape[2], 3)[..., ::-1]
+    _write_bytes(path, stacked_jpeg_bytes(frames, quality))
+
+
+def _write_bytes(path, data):
     with atomic_path(path) as partial:
-        if not cv2.imwrite(partial, np.ascontiguousarray(stacked),
-                           [cv2.IMWRITE_JPEG_QUALITY, quality]):
-            raise OSError(f'could not write {path}')
+        with open(partial, 'wb') as out:
+            out.write(data)
+
+
+def _sha1(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
+class _Record:
+    """The files a built-in dataset wrote, kept in its marker file as `sha1 path` lines;
+    each line is appended before its file is written, so an interrupted build leaves no
+    file of its own unrecorded. A marker without the header is from before records
+    were kept (`legacy`)."""
+
+    def __init__(self, root_dir):
+        self.root, self.path = root_dir, os.path.join(root_dir, MARKER)
+        with open(self.path, encoding='utf-8', errors='replace') as f:
+            lines = f.read().splitlines()
+        self.legacy = lines[:1] != [RECORD_HEADER.strip()]
+        self.hashes = {}
+        for line in lines[1:] if not self.legacy else ():
+            digest, _, relative = line.partition(' ')
+            self.hashes.setdefault(relative, set()).add(digest)
+
+    def digest(self, relative):
+        """The sha1 of file root/relative, None when it is not a file."""
+        path = os.path.join(self.root, relative)
+        return _sha1(path) if os.path.isfile(path) else None
+
+    def owns(self, relative):
+        """Whether root/relative is a file this record lists with its current content."""
+        return self.digest(relative) in self.hashes.get(relative, ())
+
+    def adopt(self, relative, data=None):
+        """Take a file as the dataset's own when it holds exactly `data` (given)."""
+        digest = self.digest(relative)
+        if digest and (data is None or hashlib.sha1(data).hexdigest() == digest):
+            self.hashes.setdefault(relative, set()).add(digest)
+
+    def restart(self):
+        """Rewrite the record with the files that are still the dataset's own."""
+        own = {r: self.digest(r) for r in sorted(self.hashes) if self.owns(r)}
+        self.hashes = {r: {digest} for r, digest in own.items()}
+        write_text(self.path, RECORD_HEADER + ''.join(f'{d} {r}\n' for r, d in own.items()))
+        self.legacy = False
+
+    def write(self, relative, data):
+        """Record, then write, file root/relative holding `data`."""
+        digest = hashlib.sha1(data).hexdigest()
+        with open(self.path, 'a', encoding='utf-8') as out:
+            out.write(f'{digest} {relative}\n')
+        self.hashes.setdefault(relative, set()).add(digest)
+        path = os.path.join(self.root, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _write_bytes(path, data)
+
+
+class _Plan:
+    """The files a built-in dataset of these settings holds, as (relative path, bytes)."""
+
+    def __init__(self, n_clips, seed, index_file, n_frames, size, look):
+        self.n_clips, self.seed, self.index_file = n_clips, seed, index_file
+        self.n_frames, self.size, self.look = n_frames, size, look
+
+    def clip_name(self, number):
+        return f'{CLIP_FOLDER}/clip_{number:05d}.jpg'
+
+    def names(self):
+        return [LOOK_FILE, *map(self.clip_name, range(self.n_clips)), FACTORS_FILE,
+                self.index_file]
+
+    def clip(self, number):
+        """(bytes, factors line) of clip `number`."""
+        frames, factors = numbered_clip(self.seed, number, LOOKS[self.look], self.n_frames,
+                                        self.size)
+        line = json.dumps({'clip': self.clip_name(number), **factors}) + '\n'
+        return stacked_jpeg_bytes(frames), line
+
+    def files(self):
+        """Every (relative path, bytes) in writing order: the index last."""
+        yield LOOK_FILE, (json.dumps({'look': self.look, **LOOKS[self.look]._asdict()})
+                          + '\n').encode()
+        lines = []
+        for number in range(self.n_clips):
+            data, line = self.clip(number)
+            lines.append(line)
+            yield self.clip_name(number), data
+        yield FACTORS_FILE, ''.join(lines).encode()
+        yield self.index_file, INDEX_TEXT.encode()
+
+
+def _adopt_legacy(record, plan, in_the_way, stale):
+    """In a dataset from before records were kept, adopt each file in the way and each
+    stale clip whose content is exactly what this generator writes at its name; its
+    factors file, when each line is the one written for that clip (the last may be cut)."""
+    if in_the_way - {FACTORS_FILE}:
+        for relative, data in plan.files():
+            if relative in in_the_way and relative != FACTORS_FILE:
+                record.adopt(relative, data)
+    if FACTORS_FILE in in_the_way and _written_factors(record.root, plan):
+        record.adopt(FACTORS_FILE)
+    for relative in stale:
+        record.adopt(relative, plan.clip(int(relative[-9:-4]))[0])
+
+
+def _written_factors(root_dir, plan):
+    """Whether each line of root_dir's factors file is the line this plan writes there
+    (the last one may be cut short, as by an interrupted build)."""
+    with open(os.path.join(root_dir, FACTORS_FILE), encoding='utf-8', errors='replace') as f:
+        lines = f.read().splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        expected = plan.clip(number)[1]
+        if line != expected and (line.endswith('\n') or not expected.startswith(line)):
+            return False
+    return True
+
+
+def _stale_clips(root_dir, plan):
+    """Clip files named as the generator names them that this plan does not write."""
+    folder = os.path.join(root_dir, CLIP_FOLDER)
+    names = set(plan.names())
+    listed = os.listdir(folder) if os.path.isdir(folder) else []
+    return [f'{CLIP_FOLDER}/{n}' for n in sorted(listed)
+            if CLIP_NAME.fullmatch(n) and f'{CLIP_FOLDER}/{n}' not in names]
+
+
+def _prepare(root_dir, plan):
+    """The record of root_dir with every file this plan replaces recognised as its own,
+    its stale clips removed; OutputError naming a file in the way that is not its own."""
+    record = _Record(root_dir)
+    in_the_way = [r for r in plan.names()
+                  if os.path.lexists(os.path.join(root_dir, r)) and not record.owns(r)]
+    stale = _stale_clips(root_dir, plan)
+    if record.legacy:
+        _adopt_legacy(record, plan, set(in_the_way), stale)
+    foreign = [r for r in in_the_way if not record.owns(r)]
+    if foreign:
+        raise OutputError(f'[DATA] root_dir = {root_dir!r}: {foreign[0]} is not a file the'
+                          ' built-in dataset wrote there (yours, changed, or made with other'
+                          ' settings), so it is not replaced: move it away, or choose an'
+                          ' empty root_dir')
+    record.restart()
+    for relative in stale:
+        if record.owns(relative):
+            os.remove(os.path.join(root_dir, relative))
+    os.makedirs(os.path.dirname(os.path.join(root_dir, plan.index_file)), exist_ok=True)
+    return record
+
+
+def _index_inside(root_dir, index_file):
+    """index_file as a normalised path inside root_dir; OutputError otherwise."""
+    relative = os.path.normpath(index_file).replace(os.sep, '/')
+    own = (MARKER, LOOK_FILE, FACTORS_FILE, CLIP_FOLDER)
+    if os.path.isabs(index_file) or relative.split('/')[0] in ('..', *own) or relative == '.':
+        raise OutputError(f'[DATA] index_dir = {index_file!r}: builtin = yes writes its index'
+                          f' inside root_dir = {root_dir!r}; expected a relative file name'
+                          f' there, other than {", ".join(own)}')
+    return relative
 
 
 def build_dataset(root_dir, n_clips, seed=0, index_file='index.txt', n_frames=32, size=64,
                   look='standard'):
     """Write the look's record, n_clips clips under root_dir/clips, factors.jsonl, then the
-    index. root_dir must be empty, new, or a built-in dataset (it carries MARKER)."""
+    index (its folder made). root_dir must be empty, new, or a built-in dataset (it carries
+    MARKER). Only the dataset's own files are replaced or removed: those its record lists
+    with their content, or, in a dataset from before records were kept, those holding
+    exactly what this build writes at their name. Other files are kept (the clips folder
+    lists them too); one at a name this build writes stops it with an OutputError."""
+    index_file = _index_inside(root_dir, index_file)
     claim_folder(root_dir, MARKER, '[DATA] root_dir')
-    write_text(os.path.join(root_dir, LOOK_FILE),
-               json.dumps({'look': look, **LOOKS[look]._asdict()}) + '\n')
-    clip_dir = os.path.join(root_dir, 'clips')
-    os.makedirs(clip_dir, exist_ok=True)
-    for stale in os.listdir(clip_dir):
-        os.remove(os.path.join(clip_dir, stale))
-    with open(os.path.join(root_dir, 'factors.jsonl'), 'w', encoding='utf-8') as factors_out:
-        for i in range(n_clips):
-            frames, factors = numbered_clip(seed, i, LOOKS[look], n_frames, size)
-            name = f'clip_{i:05d}.jpg'
-            write_stacked_jpeg(os.path.join(clip_dir, name), frames)
-            factors_out.write(json.dumps({'clip': f'clips/{name}', **factors}) + '\n')
-    index_path = os.path.join(root_dir, index_file)
-    write_text(index_path, '# built-in moving-shapes dataset: one folder of stacked-JPEG clips\n'
-                           'clips\n')
-    return index_path
+    plan = _Plan(n_clips, seed, index_file, n_frames, size, look)
+    record = _prepare(root_dir, plan)
+    for relative, data in plan.files():
+        record.write(relative, data)
+    return os.path.join(root_dir, index_file)
 
 
 def recorded_look(root_dir):
@@ -159,8 +329,10 @@ def check_look(root_dir, index_file, look):
 
 def ensure_dataset(root_dir, index_file, n_clips, seed=0, look='standard'):
     """Build the dataset of the named look unless its index exists; True when it was built
-    now. Only an empty folder or an unfinished built-in one is built in: never a folder of
-    other files; a finished built-in one of another look is refused, not rebuilt."""
+    now. Only an empty folder or a built-in one is built in: never a folder of other files;
+    a finished built-in one of another look is refused, not rebuilt. A rebuild (an
+    unfinished build, or another index name) replaces only the dataset's own files and
+    keeps any you added (see build_dataset)."""
     check_look(root_dir, index_file, look)
     if os.path.isfile(os.path.join(root_dir, index_file)):
         return False

@@ -12,10 +12,15 @@ a shorter tail is dropped. A finished video is not redone on a rerun; a
 half-written one is. Unreadable videos are reported and skipped. Two videos
 with the same file name get different folders (the second one's name carries a
 hash of its path); the tool deletes only half-written folders it made itself.
+An index.txt already there keeps every line: new folders are added at its end.
+Ctrl-C or SIGTERM stops every worker at its next frame; the folders they were
+writing are removed, so a rerun redoes those videos.
 """
 import argparse
 import hashlib
+import multiprocessing
 import os
+import signal
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -26,12 +31,19 @@ import numpy as np
 from datastream.framereader import VIDEO_EXTS, square_frame
 from datastream.moving_shapes import write_stacked_jpeg
 from datastream.video_cut import VideoError, frames_with_times
-from utils.cli import run
+from utils.cli import check_ranges, run
 from utils.errors import UserError
 from utils.safe_files import ensure_output_dir, remove_owned, write_text
 
 DONE = '.done'  # written last: the folder's clips are complete
 SOURCE = '.videogan-source'  # written first: the video the folder's clips come from
+INDEX = 'index.txt'
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_STOP = None  # in a worker process: the event its parent sets to stop it
+
+
+class Stopped(Exception):
+    """The parent process asked this worker to stop."""
 
 
 def square(frame, size):
@@ -74,6 +86,8 @@ def folder_name(source):
     to list in an index (no line breaks, no leading '#' or blanks)."""
     stem = os.path.splitext(os.path.basename(os.path.normpath(source)))[0]
     stem = ''.join('_' if ch in '\r\n\t\0/' else ch for ch in stem).strip()
+    if stem in ('.', '..'):
+        return stem.replace('.', '_')
     return '_' + stem[1:] if stem.startswith('#') else stem or 'video'
 
 
@@ -99,15 +113,18 @@ def _free_for(folder, source):
 
 def assign_folders(videos, out):
     """{video: folder name} unique per source: a video's own name where it is free,
-    else the name with a hash of the video's absolute path."""
-    taken, names = set(), {}
+    else the name with a hash of the video's absolute path; UserError when neither is."""
+    taken, names = {INDEX}, {}
     for video in videos:
         source, base = os.path.abspath(video), folder_name(video)
-        name = base
-        if name in taken or not _free_for(os.path.join(out, name), source):
-            name = f'{base}-{hashlib.sha1(source.encode()).hexdigest()[:8]}'
-        taken.add(name)
-        names[video] = name
+        hashed = f'{base}-{hashlib.sha1(source.encode()).hexdigest()[:8]}'
+        free = [n for n in (base, hashed)
+                if n not in taken and _free_for(os.path.join(out, n), source)]
+        if not free:
+            raise UserError(f'--out {out}: the folders {base} and {hashed} there hold files'
+                            f' this tool did not make from {video}; move them away')
+        taken.add(free[0])
+        names[video] = free[0]
     return names
 
 
@@ -120,20 +137,45 @@ def _start_folder(folder, source):
     write_text(os.path.join(folder, SOURCE), source + '\n')
 
 
+def _worker_start(stop):
+    """A worker leaves SIGINT and SIGTERM to its parent, which stops it through `stop`."""
+    global _STOP
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    _STOP = stop
+
+
+def _until_stopped(frames):
+    for frame in frames:
+        if _STOP is not None and _STOP.is_set():
+            raise Stopped
+        yield frame
+
+
+def _write_clips(source, folder, args):
+    """Write the clips of source into folder; returns how many."""
+    count = 0
+    frames = _until_stopped(resampled(source, args.fps, args.size))
+    for count, clip in enumerate(clips_of(frames, args.frames, args.min_frames,
+                                          args.max_clips, args.skip), start=1):
+        write_stacked_jpeg(os.path.join(folder, f'clip_{count - 1:03d}.jpg'), clip)
+    return count
+
+
 def split_one(source, folder, args):
-    """Split one video into folder; returns ('done'|'split'|'unreadable', clips, note)."""
+    """Split one video into folder; returns ('done'|'split'|'unreadable', clips, note).
+    A folder left unfinished (unreadable video, error, stop) is removed."""
     if os.path.isfile(os.path.join(folder, DONE)):
         return 'done', 0, ''
     _start_folder(folder, os.path.abspath(source))
-    count = 0
     try:
-        frames = resampled(source, args.fps, args.size)
-        for count, clip in enumerate(clips_of(frames, args.frames, args.min_frames,
-                                              args.max_clips, args.skip), start=1):
-            write_stacked_jpeg(os.path.join(folder, f'clip_{count - 1:03d}.jpg'), clip)
+        count = _write_clips(source, folder, args)
     except VideoError as err:
         remove_owned(folder, SOURCE)
         return 'unreadable', 0, str(err)
+    except BaseException:
+        remove_owned(folder, SOURCE)
+        raise
     write_text(os.path.join(folder, DONE), f'{count}\n')
     if args.delete_source:
         os.remove(source)
@@ -167,33 +209,81 @@ def sources(job_lists, paths):
             found.append(path)
         else:
             raise UserError(f'{path}: no such video file or folder')
-    return list(dict.fromkeys(found))
+    unique = {}
+    for path in found:
+        unique.setdefault(os.path.abspath(path), path)
+    return list(unique.values())
+
+
+def index_lines(out):
+    """The lines of out/index.txt as they are, [] when there is none; UserError when it
+    is not a UTF-8 text file."""
+    path = os.path.join(out, INDEX)
+    if not os.path.lexists(path):
+        return []
+    if not os.path.isfile(path):
+        raise UserError(f'--out {out}: {INDEX} there is not a file; expected the index')
+    try:
+        with open(path, encoding='utf-8-sig', newline='') as lines:
+            return list(lines)
+    except UnicodeDecodeError as err:
+        raise UserError(f'{path}: not UTF-8 text (byte {err.start}); save it as UTF-8, or'
+                        ' move it away to have a new index written') from None
 
 
 def write_index(out):
-    """out/index.txt listing every finished clip folder; returns how many."""
-    folders = sorted(n for n in os.listdir(out) if os.path.isfile(os.path.join(out, n, DONE)))
-    write_text(os.path.join(out, 'index.txt'), ''.join(f'{name}\n' for name in folders))
-    return len(folders)
+    """Add each finished clip folder that out/index.txt does not list yet at its end,
+    keeping every line there; returns how many entries it lists."""
+    lines = index_lines(out)
+    listed = {os.path.normpath(line.strip()) for line in lines
+              if line.strip() and not line.strip().startswith('#')}
+    new = sorted(n for n in os.listdir(out)
+                 if n not in listed and os.path.isfile(os.path.join(out, n, DONE)))
+    if lines and not lines[-1].endswith(('\n', '\r')):
+        lines[-1] += '\n'
+    if new or not lines:
+        write_text(os.path.join(out, INDEX), ''.join(lines + [f'{n}\n' for n in new]))
+    return len(listed) + len(new)
 
 
-def split_all(videos, out, args):
+def _tally(videos, results):
+    """Counter of the results of videos, with progress on stderr."""
     total = Counter()
-    names = assign_folders(videos, out)
-    folders = [os.path.join(out, names[video]) for video in videos]
-    pool = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
-    results = (pool.map(split_one, videos, folders, [args] * len(videos)) if pool
-               else map(split_one, videos, folders, [args] * len(videos)))
     for done, (video, (status, clips, note)) in enumerate(zip(videos, results), start=1):
         total[status] += 1
         total['clips'] += clips
         if status == 'unreadable':
             print(f'\nwarning: skipping unreadable video {video}: {note}', file=sys.stderr)
         print(f'\rvideos {done}/{len(videos)}: {total["clips"]} clips', end='', file=sys.stderr)
-    if pool:
-        pool.shutdown()
     print(file=sys.stderr)
     return total
+
+
+def _submitted(pool, jobs):
+    """Futures of split_one for each job; the pool's workers start (at the first submit)
+    with SIGINT and SIGTERM blocked, so that none sees them before it ignores them."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        return [pool.submit(split_one, *job) for job in jobs]
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def split_all(videos, out, args):
+    """Split every video into its folder under out; returns the Counter of results. On
+    any error or interrupt, queued videos are cancelled and running ones stopped."""
+    names = assign_folders(videos, out)
+    jobs = [(video, os.path.join(out, names[video]), args) for video in videos]
+    if args.workers == 1:
+        return _tally(videos, (split_one(*job) for job in jobs))
+    stop = multiprocessing.Event()
+    pool = ProcessPoolExecutor(args.workers, initializer=_worker_start, initargs=(stop,))
+    try:
+        futures = _submitted(pool, jobs)
+        return _tally(videos, (future.result() for future in futures))
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def parse_args(argv):
@@ -210,11 +300,9 @@ def parse_args(argv):
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--delete-source', action='store_true')
     args = parser.parse_args(argv)
-    for name, low in (('fps', 0.001), ('size', 1), ('frames', 1), ('min_frames', 1),
-                      ('skip', 0), ('max_clips', 0), ('workers', 1)):
-        if getattr(args, name) < low:
-            parser.error(f'--{name.replace("_", "-")} {getattr(args, name)}:'
-                         f' expected a value >= {low}')
+    check_ranges(args, (('fps', 0.001, 1000), ('size', 1, 4096), ('frames', 1, 10000),
+                        ('min_frames', 1, None), ('skip', 0, None),
+                        ('max_clips', 0, None), ('workers', 1, 256)))
     if not args.inputs and not args.jobs:
         parser.error('give video files or folders, or --jobs JOB_LIST')
     return args
@@ -224,11 +312,12 @@ def _main(argv):
     args = parse_args(argv)
     videos = sources(args.jobs, args.inputs)
     ensure_output_dir(args.out, '--out')
+    index_lines(args.out)
     total = split_all(videos, args.out, args)
-    folders = write_index(args.out)
+    entries = write_index(args.out)
     print(f'videos split {total["split"]}, already done {total["done"]}, unreadable'
           f' {total["unreadable"]}; clips written {total["clips"]};'
-          f' {os.path.join(args.out, "index.txt")} lists {folders} folders')
+          f' {os.path.join(args.out, INDEX)} lists {entries} entries')
     return 0
 
 

@@ -1,13 +1,15 @@
 """Frame-accurate video reading and cutting with OpenCV (no system ffmpeg needed).
 
 Frame timestamps are frame_number * 1000 / fps, so a cut [start, stop] keeps
-exactly the frames whose timestamps fall inside it. Output clips are written to
-`<name>.part.mp4` and renamed when complete, so a partial file never has the
-final name.
+exactly the frames whose timestamps fall inside it. Output clips are written
+under a hidden temporary name and renamed when complete, so a partial file
+never has the final name.
 """
 import os
 
 import cv2
+
+from utils.safe_files import atomic_path
 
 
 class VideoError(Exception):
@@ -41,40 +43,61 @@ def frames_with_times(path):
         capture.release()
 
 
-def _part_path(dst):
-    return dst[:-len('.mp4')] + '.part.mp4' if dst.endswith('.mp4') else dst + '.part.mp4'
+class _ClipWriter:
+    """One clip being written under the atomic writer's hidden temporary name
+    (utils/safe_files.atomic_path): renamed by finish, removed by discard."""
+
+    def __init__(self, dst, fps, shape):
+        os.makedirs(os.path.dirname(dst) or '.', exist_ok=True)
+        self.place = atomic_path(dst)
+        partial = self.place.__enter__()
+        height, width = shape[:2]
+        self.writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                                      (width, height))
+        self.count = 0
+
+    def write(self, frame):
+        self.writer.write(frame)
+        self.count += 1
+
+    def finish(self):
+        self.writer.release()
+        self.place.__exit__(None, None, None)
+
+    def discard(self):
+        self.writer.release()
+        self.place.__exit__(VideoError, VideoError('clip discarded'), None)
 
 
 def cut_clips(src, cuts, on_done=None):
     """Write each (dst, start_ms, stop_ms) of src in one pass; on_done(dst, frames)
-    is called as soon as a clip is complete. Returns {dst: frames written}."""
-    _, fps = open_video(src)
+    is called as soon as a clip is complete. Returns {dst: frames written}; a clip
+    left unfinished by an error leaves no file."""
+    capture, fps = open_video(src)
+    capture.release()
     pending = sorted(cuts, key=lambda cut: cut[1])
     writers, written = {}, {}
-    for stamp, frame in frames_with_times(src):
-        for dst, start, stop in pending:
-            if start - 0.5 <= stamp <= stop + 0.5 and dst not in written:
-                if dst not in writers:
-                    height, width = frame.shape[:2]
-                    os.makedirs(os.path.dirname(dst) or '.', exist_ok=True)
-                    writers[dst] = [cv2.VideoWriter(_part_path(dst),
-                                                    cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                                                    (width, height)), 0]
-                writers[dst][0].write(frame)
-                writers[dst][1] += 1
-        for dst in [d for d, start, stop in pending if d in writers and stamp > stop]:
+    try:
+        for stamp, frame in frames_with_times(src):
+            for dst, start, stop in pending:
+                if start - 0.5 <= stamp <= stop + 0.5 and dst not in written:
+                    if dst not in writers:
+                        writers[dst] = _ClipWriter(dst, fps, frame.shape)
+                    writers[dst].write(frame)
+            for dst in [d for d, start, stop in pending if d in writers and stamp > stop]:
+                _finish(dst, writers.pop(dst), written, on_done)
+            if len(written) == len(pending):
+                break
+        for dst in list(writers):
             _finish(dst, writers.pop(dst), written, on_done)
-        if len(written) == len(pending):
-            break
-    for dst in list(writers):
-        _finish(dst, writers.pop(dst), written, on_done)
+    finally:
+        for writer in writers.values():
+            writer.discard()
     return written
 
 
-def _finish(dst, writer_and_count, written, on_done):
-    writer, count = writer_and_count
-    writer.release()
-    os.replace(_part_path(dst), dst)
-    written[dst] = count
+def _finish(dst, writer, written, on_done):
+    writer.finish()
+    written[dst] = writer.count
     if on_done:
-        on_done(dst, count)
+        on_done(dst, writer.count)

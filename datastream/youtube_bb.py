@@ -7,22 +7,26 @@ dataset's reference downloader does, rows are sorted by (youtube_id, class_id,
 object_id, timestamp) and each run of rows with the same youtube_id, class_id and
 object_id (object_id '0' in classification files) is one clip, named
 `<youtube_id>+<class_id>+<object_id>`, from its first to its last timestamp.
+Those ids become file names, so valid_clips keeps only clips whose youtube_id is
+a YouTube id and whose class and object ids are short names of A-Z a-z 0-9 _ -.
 """
 import csv
 import gzip
 import http.client
+import re
 import shutil
 from dataclasses import dataclass
 from itertools import groupby
 from urllib.error import HTTPError, URLError
 
-from datastream.backends import NETWORK_TIMEOUT
+from datastream.backends import NETWORK_TIMEOUT, YOUTUBE_ID
 from utils.errors import UserError
 from utils.safe_files import atomic_path
 
 CSV_NAMES = ('yt_bb_classification_train', 'yt_bb_classification_validation',
              'yt_bb_detection_train', 'yt_bb_detection_validation')
 CSV_URL = 'https://research.google.com/youtube-bb/{name}.csv.gz'
+NAME_FIELD = re.compile(r'[A-Za-z0-9_-]{1,64}')  # class and object ids, used in file names
 
 
 class AnnotationError(UserError):
@@ -121,6 +125,24 @@ def clips_from_rows(rows, classes=(), present_only=False, min_seconds=0.0):
         if clip.seconds >= min_seconds:
             clips.append(clip)
     return clips
+
+
+def unfit_field(clip):
+    """Why a clip's ids cannot name its file, or None when they can."""
+    if not YOUTUBE_ID.fullmatch(clip.youtube_id):
+        return (f'youtube_id {clip.youtube_id!r} is not a YouTube video id (expected 11'
+                ' characters of A-Z a-z 0-9 _ -)')
+    for field in ('class_id', 'object_id'):
+        if not NAME_FIELD.fullmatch(getattr(clip, field)):
+            return (f'{field} {getattr(clip, field)!r} of video {clip.youtube_id} is not 1 to'
+                    ' 64 characters of A-Z a-z 0-9 _ -')
+    return None
+
+
+def valid_clips(clips):
+    """(clips whose ids can name files, [(clip, why not)] of the others)."""
+    checked = [(clip, unfit_field(clip)) for clip in clips]
+    return [c for c, why in checked if why is None], [(c, why) for c, why in checked if why]
 
 
 def clips_by_video(clips, limit=0):

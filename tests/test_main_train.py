@@ -62,7 +62,7 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
     gen = run('utils/generate.py', '--model', str(out / 'gen_iter_3.npz'), '--n', '3',
               '--outdir', str(tmp_path / 'gifs'))
     assert gen.returncode == 0, gen.stderr
-    assert sorted(os.listdir(tmp_path / 'gifs')) == [
+    assert sorted(n for n in os.listdir(tmp_path / 'gifs') if not n.startswith('.')) == [
         'grid.gif', 'seed0000.gif', 'seed0001.gif', 'seed0002.gif']
     assert gif_info(tmp_path / 'gifs' / 'seed0001.gif') == (16, (16, 16))
 

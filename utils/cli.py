@@ -6,6 +6,7 @@ on stderr and exit code 2;
 Ctrl-C or SIGTERM becomes the line `interrupted` and exit code 130. Anything
 else is a bug and keeps its traceback.
 """
+import math
 import signal
 import sys
 
@@ -18,14 +19,18 @@ MAX_SEED = 2 ** 32 - 1  # numpy's RandomState takes seeds 0 .. 2**32 - 1
 
 
 def check_ranges(args, ranges):
-    """UserError naming the first --option whose value (when given) is below low,
-    NaN, or above high; ranges: (name, low, high or None)."""
+    """UserError naming the first --option whose value (when given) is below low, NaN,
+    above high, or infinite; ranges: (name, low, high or None)."""
     for name, low, high in ranges:
-        value = getattr(args, name)
-        if value is not None and not value >= low:  # (also NaN)
-            raise UserError(f'--{name} {value}: expected a value >= {low}')
-        if value is not None and high is not None and value > high:
-            raise UserError(f'--{name} {value}: expected at most {high}')
+        value, option = getattr(args, name), '--' + name.replace('_', '-')
+        if value is None:
+            continue
+        if not value >= low:
+            raise UserError(f'{option} {value}: expected a value >= {low}')
+        if high is not None and value > high:
+            raise UserError(f'{option} {value}: expected at most {high}')
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f'{option} {value}: expected a finite number')
 
 
 def _raise_interrupt(signum, frame):

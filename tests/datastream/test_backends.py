@@ -120,3 +120,27 @@ def test_download_passes_timeouts_and_a_timeout_is_transient(monkeypatch, tmp_pa
     monkeypatch.setattr(pytubefix, 'YouTube', lambda url: FakeVideo([]))
     with pytest.raises(backends.Unavailable, match='vid12345678: no stream'):
         backends.pytubefix_download('vid12345678', str(tmp_path))
+
+
+@pytest.mark.parametrize('youtube_id', ['short', 'vid123456789', '../../x.mp4', 'vid1234567%'])
+def test_an_id_that_is_not_a_youtube_id_never_reaches_the_library(monkeypatch, tmp_path,
+                                                                   youtube_id):
+    def never_called(url):
+        raise AssertionError('no request may start')
+    monkeypatch.setattr(pytubefix, 'YouTube', never_called)
+    for download in (backends.pytubefix_download, backends.ytdlp_download):
+        with pytest.raises(backends.Unavailable, match='not a YouTube video id') as err:
+            download(youtube_id, str(tmp_path))
+        assert err.value.reason == 'bad-id'
+
+
+@pytest.mark.parametrize('error, reason', [
+    (ex.RegexMatchError('video_id', r'(?:v=|\/)([0-9A-Za-z_-]{11}).*'), 'bad-id'),
+    (ex.HTMLParseError('cannot parse the page'), 'backend-error')])
+def test_other_errors_of_the_library_fail_that_video_alone(monkeypatch, tmp_path, error, reason):
+    def fake_youtube(url):
+        raise error
+    monkeypatch.setattr(pytubefix, 'YouTube', fake_youtube)
+    with pytest.raises(backends.Unavailable) as err:
+        backends.pytubefix_download('vid12345678', str(tmp_path))
+    assert err.value.reason == reason and 'vid12345678' in str(err.value)

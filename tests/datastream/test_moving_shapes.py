@@ -4,6 +4,7 @@ import os
 import numpy as np
 import pytest
 
+from datastream.framereader import read_index
 from datastream.moving_shapes import (LOOKS, PALETTE, build_dataset, ensure_dataset,
                                       recorded_look, render_clip)
 from utils.config_parse import BUILTIN_LOOKS
@@ -123,3 +124,66 @@ def test_a_damaged_or_outdated_look_record_is_one_clear_error(tmp_path, record, 
     with pytest.raises(OutputError, match=message) as err:
         ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0, look='large')
     assert 'look.json' in str(err.value) and '\n' not in str(err.value)
+
+
+def _contents(root):
+    paths = [os.path.join(folder, n) for folder, _, names in os.walk(root) for n in names]
+    return {os.path.relpath(p, root): open(p, 'rb').read() for p in paths}
+
+
+def test_a_rebuild_keeps_the_files_you_added_and_removes_only_its_own(tmp_path):
+    assert ensure_dataset(str(tmp_path), 'index.txt', 3, seed=0)
+    (tmp_path / 'clips' / 'mine.jpg').write_bytes(b'my clip')
+    (tmp_path / 'clips' / 'clip_07777.jpg').write_bytes(b'also mine')
+    assert ensure_dataset(str(tmp_path), 'other.txt', 2, seed=0)
+    assert sorted(os.listdir(tmp_path / 'clips')) == [
+        'clip_00000.jpg', 'clip_00001.jpg', 'clip_07777.jpg', 'mine.jpg']
+    assert (tmp_path / 'clips' / 'mine.jpg').read_bytes() == b'my clip'
+    assert (tmp_path / 'clips' / 'clip_07777.jpg').read_bytes() == b'also mine'
+    assert (tmp_path / 'index.txt').is_file() and (tmp_path / 'other.txt').is_file()
+
+
+@pytest.mark.parametrize('changed', ['clips/clip_00001.jpg', 'factors.jsonl'])
+def test_a_file_of_yours_where_a_rebuild_writes_stops_it_first(tmp_path, changed):
+    assert ensure_dataset(str(tmp_path), 'index.txt', 2, seed=0)
+    (tmp_path / changed).write_bytes(b'my own version')
+    before = _contents(tmp_path)
+    with pytest.raises(OutputError, match=rf'{changed} is not a file the built-in dataset'
+                                          ' wrote') as err:
+        ensure_dataset(str(tmp_path), 'other.txt', 2, seed=0)
+    assert '\n' not in str(err.value) and _contents(tmp_path) == before
+
+
+def _make_legacy(root):
+    (root / '.videogan-builtin').write_text('')
+
+
+def test_a_dataset_from_before_records_rebuilds_only_over_what_it_would_write(tmp_path):
+    assert ensure_dataset(str(tmp_path), 'index.txt', 3, seed=0)
+    _make_legacy(tmp_path)
+    (tmp_path / 'clips' / 'mine.jpg').write_bytes(b'my clip')
+    before = _contents(tmp_path)
+    with pytest.raises(OutputError, match=r'clips/clip_00000.jpg is not a file'):
+        ensure_dataset(str(tmp_path), 'other.txt', 3, seed=1)
+    assert _contents(tmp_path) == before, 'other settings: nothing is recognised as its own'
+    factors = (tmp_path / 'factors.jsonl').read_text()
+    (tmp_path / 'factors.jsonl').write_text(factors[:len(factors) // 2])  # an interrupted build
+    assert ensure_dataset(str(tmp_path), 'other.txt', 2, seed=0)
+    assert sorted(os.listdir(tmp_path / 'clips')) == ['clip_00000.jpg', 'clip_00001.jpg',
+                                                      'mine.jpg']
+    assert (tmp_path / '.videogan-builtin').read_text().startswith('# videogan built-in')
+
+
+def test_an_index_in_a_sub_folder_is_made_there(tmp_path):
+    assert ensure_dataset(str(tmp_path), 'sub/index.txt', 2, seed=0)
+    assert len(read_index(str(tmp_path), 'sub/index.txt')) == 2
+    assert not ensure_dataset(str(tmp_path), 'sub/index.txt', 2, seed=0)
+
+
+@pytest.mark.parametrize('index', ['../index.txt', '/abs/index.txt', 'clips/index.txt',
+                                   '.videogan-builtin', 'look.json'])
+def test_an_index_outside_the_dataset_or_on_its_own_files_is_refused_first(tmp_path, index):
+    root = tmp_path / 'shapes'
+    with pytest.raises(OutputError, match=r'index_dir = .*expected a relative file name'):
+        ensure_dataset(str(root), index, 2, seed=0)
+    assert not root.exists()

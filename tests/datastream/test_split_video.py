@@ -1,13 +1,16 @@
+import glob
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
 import pytest
 
 from datastream.framereader import read_index
-from datastream.split_video import main
+from datastream.split_video import folder_name, main
 from tests.conftest import ROOT, counter_frames, tiny_sections, write_ini, write_mp4
 
 
@@ -142,3 +145,85 @@ def test_names_with_hash_signs_round_trip_through_the_index(tmp_path):
     assert main([str(tmp_path), '--out', str(out), '--size', '16', '--frames', '16']) == 0
     folders = {os.path.basename(os.path.dirname(p)) for p in read_index(str(out), 'index.txt')}
     assert folders == {'_take 1', 'a#b'}
+
+
+def test_an_index_already_there_keeps_every_line(tmp_path):
+    video = write_mp4(tmp_path / 'v.mp4', counter_frames(16, 32, 32), fps=10)
+    out = tmp_path / 'ds'
+    os.makedirs(out / 'mine')
+    mine = '# my own clips\r\nmine/\n../other_set/clip.jpg'
+    (out / 'index.txt').write_bytes(mine.encode())
+    args = [video, '--out', str(out), '--size', '16', '--frames', '16']
+    assert main(args) == 0
+    assert (out / 'index.txt').read_bytes() == (mine + '\nv\n').encode()
+    assert main(args) == 0
+    assert (out / 'index.txt').read_bytes() == (mine + '\nv\n').encode(), 'v is listed once'
+
+
+def test_an_index_that_is_not_text_stops_before_any_work(tmp_path, capsys):
+    video = write_mp4(tmp_path / 'v.mp4', counter_frames(16, 32, 32), fps=10)
+    out = tmp_path / 'ds'
+    os.makedirs(out)
+    (out / 'index.txt').write_bytes(b'caf\xe9\n')
+    assert main([video, '--out', str(out), '--size', '16', '--frames', '16']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'index.txt: not UTF-8' in err and err.count('\n') == 1
+    assert os.listdir(out) == ['index.txt']
+
+
+def test_a_video_named_like_the_index_gets_its_own_folder(tmp_path):
+    video = write_mp4(tmp_path / 'index.txt.mp4', counter_frames(16, 32, 32), fps=10)
+    out = tmp_path / 'ds'
+    assert main([video, '--out', str(out), '--size', '16', '--frames', '16']) == 0
+    (name,) = (out / 'index.txt').read_text().split()
+    assert name.startswith('index.txt-') and (out / name / '.done').is_file()
+
+
+@pytest.mark.parametrize('option, value', [
+    ('--fps', 'nan'), ('--fps', 'inf'), ('--fps', '0.0'), ('--fps', '5000.0'), ('--size', '0'),
+    ('--frames', '0'), ('--workers', '0'), ('--skip', '-1')])
+def test_every_number_is_checked_before_any_work(tmp_path, capsys, option, value):
+    video = write_mp4(tmp_path / 'v.mp4', counter_frames(16, 32, 32), fps=10)
+    out = tmp_path / 'ds'
+    assert main([video, '--out', str(out), option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {option} {value}') and err.count('\n') == 1
+    assert not out.exists()
+
+
+def done_folders(out):
+    """Clip folders under out; AssertionError for one that is not complete."""
+    folders = [f for f in os.listdir(out) if (out / f).is_dir()]
+    for folder in folders:
+        clips = [n for n in os.listdir(out / folder) if n.endswith('.jpg')]
+        assert (out / folder / '.done').read_text() == f'{len(clips)}\n', folder
+    return folders
+
+
+@pytest.mark.parametrize('number, group', [(signal.SIGTERM, False), (signal.SIGTERM, True),
+                                           (signal.SIGINT, True)],
+                         ids=['SIGTERM', 'SIGTERM-to-group', 'SIGINT-to-group'])
+def test_an_interrupt_stops_every_worker_with_one_line(tmp_path, number, group):
+    """300 copies of one short video: the run is stopped while most are still queued;
+    a signal to the group reaches the workers too, as Ctrl-C does."""
+    (tmp_path / 'in').mkdir()
+    first = write_mp4(tmp_path / 'in' / 'v000.mp4', counter_frames(100, 32, 32, 2), fps=10)
+    for video in range(1, 300):
+        os.link(first, tmp_path / 'in' / f'v{video:03d}.mp4')
+    out = tmp_path / 'ds'
+    process = subprocess.Popen(
+        [sys.executable, 'datastream/split_video.py', str(tmp_path / 'in'), '--out', str(out),
+         '--workers', '2', '--size', '16', '--frames', '4', '--fps', '10'], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while not glob.glob(str(out / '*' / '.done')) and time.time() < deadline:
+        time.sleep(0.01)
+    (os.killpg if group else os.kill)(process.pid, number)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and stderr.strip().endswith('interrupted'), stderr
+    assert 'Traceback' not in stderr and stderr.count('interrupted') == 1
+    assert 0 < len(done_folders(out)) < 300, 'stopped before the queued videos'
+
+
+def test_folder_names_never_leave_the_dataset():
+    assert folder_name('/videos/.. .mp4') == '__' and folder_name('/videos/. .mp4') == '_'

@@ -1,0 +1,26 @@
+from argparse import Namespace
+
+import pytest
+
+from utils.cli import check_ranges
+from utils.errors import UserError
+
+RANGES = (('fps', 0.001, None), ('min_seconds', 0, 600), ('limit', 0, None))
+
+
+@pytest.mark.parametrize('values, message', [
+    ({'fps': float('nan')}, '--fps nan: expected a value >= 0.001'),
+    ({'fps': float('inf')}, '--fps inf: expected a finite number'),
+    ({'fps': float('-inf')}, '--fps -inf: expected a value >= 0.001'),
+    ({'min_seconds': float('inf')}, '--min-seconds inf: expected at most 600'),
+    ({'min_seconds': -1.0}, '--min-seconds -1.0: expected a value >= 0')])
+def test_a_value_out_of_range_or_not_finite_names_its_option(values, message):
+    args = Namespace(**{'fps': 25.0, 'min_seconds': 0.0, 'limit': None, **values})
+    with pytest.raises(UserError, match=message) as err:
+        check_ranges(args, RANGES)
+    assert '\n' not in str(err.value)
+
+
+def test_values_in_range_and_options_not_given_pass():
+    check_ranges(Namespace(fps=1e-3, min_seconds=600, limit=None), RANGES)
+    check_ranges(Namespace(fps=1000.0, min_seconds=0, limit=10 ** 400), RANGES)
