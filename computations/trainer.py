@@ -13,6 +13,7 @@ from chainer import training
 from chainer.training import extensions
 
 from computations.distributed import World, multi_node
+from computations.flat_adam import FlatAdam
 from computations.generator_average import GeneratorAverage
 from computations.quality import REPORTED, quality_metric
 from computations.rate_schedule import annealed_rates
@@ -70,9 +71,9 @@ def finite_weights(networks):
 
 
 def make_optimizer(model, adam, alpha=None):
-    """Adam with the [ADAM] betas and alpha (default learning_rate)."""
-    optimizer = chainer.optimizers.Adam(alpha=alpha or adam.learning_rate, beta1=adam.beta1,
-                                        beta2=adam.beta2)
+    """Adam with the [ADAM] betas and alpha (default learning_rate), all parameters
+    stepped at once (computations/flat_adam.py)."""
+    optimizer = FlatAdam(alpha=alpha or adam.learning_rate, beta1=adam.beta1, beta2=adam.beta2)
     optimizer.setup(model)
     return optimizer
 

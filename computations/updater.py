@@ -60,24 +60,26 @@ class WGANGPUpdater(training.StandardUpdater):
             fake = self.gen(z)
         return fake.array
 
+    def _eps(self, real):
+        """The interpolation weights of the penalty's clips, one per sample (N, 1, 1, 1, 1)."""
+        eps = self.rng.uniform(0, 1, (len(real) * self.size, 1, 1, 1, 1)).astype(real.dtype)
+        return self._to_device(self._my_slice(eps, len(real)))
+
     def gradient_penalty(self, real, fake):
         """E[(||grad D(x_hat)||_2 - 1)^2] at x_hat drawn uniformly between each real and
-        fake clip (the critic computes it: Critic.gradient_penalty), differentiable."""
-        eps = self.rng.uniform(0, 1, (len(real) * self.size, 1, 1, 1, 1)).astype(real.dtype)
-        eps = self._to_device(self._my_slice(eps, len(real)))
+        fake clip (Critic.gradient_penalty), differentiable."""
+        eps = self._eps(real)
         return self.critic.gradient_penalty(eps * real + (1 - eps) * fake)
 
     def critic_loss(self, real, penalised=True):
         """One critic loss on a real batch, with the penalty term when penalised (weighted
-        by penalty_every); reports against the critic (gp only when computed)."""
+        by penalty_every; Critic.wgan_loss); reports against the critic (gp only when
+        computed)."""
         fake = self._fake(len(real))
-        scores = self.critic(F.concat([real, fake], axis=0))
-        d_real, d_fake = F.split_axis(scores, [len(real)], axis=0)
-        wdist = F.mean(d_real) - F.mean(d_fake)
-        loss = -wdist
-        if penalised:
-            penalty = self.gradient_penalty(real, fake)
-            loss += self.penalty_every * self.penalty_coeff * penalty
+        eps = self._eps(real) if penalised else None
+        loss, wdist, penalty = self.critic.wgan_loss(
+            real, fake, eps, self.penalty_every * self.penalty_coeff)
+        if penalty is not None:
             chainer.report({'gp': penalty}, self.critic)
         chainer.report({'loss': loss, 'wdist': wdist}, self.critic)
         return loss

@@ -158,12 +158,54 @@ class Generator(chainer.Chain):
         return z / np.linalg.norm(z, axis=1, keepdims=True)
 
     def forward(self, z):
+        if torch_kernels.fuses(chainer.as_array(z)) and self._fusable():
+            return torch_kernels.fused(torch_kernels.upsampling(self._torch_steps()),
+                                       (z,) + self._torch_params())
         h = torch_kernels.leaky_relu(self.bn0(self.l0(z)), LEAKY_SLOPE)
         h = F.reshape(h, (len(z), self.ch) + self.base)
         h = torch_kernels.leaky_relu(self.bn1(self.dc1(h)), LEAKY_SLOPE)
         h = torch_kernels.leaky_relu(self.bn2(self.dc2(h)), LEAKY_SLOPE)
         h = torch_kernels.leaky_relu(self.bn3(self.dc3(h)), LEAKY_SLOPE)
         return torch_kernels.tanh(self.dc4(h))
+
+
+    def _norms(self):
+        return (self.bn0, self.bn1, self.bn2, self.bn3)
+
+    def _ups(self):
+        return (self.dc1, self.dc2, self.dc3, self.dc4)
+
+    def _fusable(self):
+        """Whether the fused node computes what forward's layers would: Chainer's own
+        BatchNorm everywhere (not ChainerMN's, whose statistics span the ranks, nor one
+        whose forward was replaced), every weight initialised."""
+        return (all(type(bn) is L.BatchNormalization and 'forward' not in vars(bn)
+                    for bn in self._norms())
+                and all(param.array is not None for param in self.params()))
+
+    def _torch_steps(self):
+        """forward as torch_kernels.upsampling steps (the running statistics included)."""
+        train = chainer.config.train
+
+        def norm(bn):
+            return ('batch_norm', bn.avg_mean, bn.avg_var, bn.decay, bn.eps, train)
+
+        def up(layer):
+            bias = layer.b is not None
+            if isinstance(layer, ResizeConv3D):
+                return ('resize', layer._kernel(), bias)
+            return ('deconv', bias)
+        steps = [('linear',), norm(self.bn0), ('leaky', LEAKY_SLOPE), ('reshape', (self.ch,) + self.base)]
+        for layer, bn in zip(self._ups()[:3], self._norms()[1:]):
+            steps += [up(layer), norm(bn), ('leaky', LEAKY_SLOPE)]
+        return steps + [up(self.dc4), ('tanh',)]
+
+    def _torch_params(self):
+        """The parameters of _torch_steps, in their order."""
+        params = [self.l0.W, self.bn0.gamma, self.bn0.beta]
+        for layer, bn in zip(self._ups()[:3], self._norms()[1:]):
+            params += [layer.W, bn.gamma, bn.beta]
+        return tuple(params + [self.dc4.W] + ([self.dc4.b] if self.dc4.b is not None else []))
 
 
 def _laplacian(x):
@@ -242,6 +284,24 @@ class Critic(chainer.Chain):
         if self.frame_ch:
             score = score + F.mean(self.f4(_apply(self._frame_layers(), x)), axis=(2, 3, 4))
         return score
+
+    def wgan_loss(self, real, fake, eps=None, weight=10.0):
+        """(loss, wdist, penalty) of real and fake arrays (N, 3, T, H, W): wdist =
+        E[D(real)] - E[D(fake)], and loss = -wdist + weight * penalty with the gradient
+        penalty at eps * real + (1 - eps) * fake, eps (N, 1, 1, 1, 1); without eps, loss
+        = -wdist and penalty None. loss is a Variable; one fused node where the fused
+        nodes serve."""
+        if torch_kernels.fuses(real):
+            real, fake = (chainer.as_array(self.sharpen(a)) for a in (real, fake))
+            terms = torch_kernels.wgan_critic_loss(self._torch_function(), real, fake, eps,
+                                                   weight, self._torch_params())
+            return terms[0], terms.array[1], None if eps is None else terms.array[2]
+        d_real, d_fake = F.split_axis(self(F.concat([real, fake], axis=0)), [len(real)], axis=0)
+        wdist = F.mean(d_real) - F.mean(d_fake)
+        if eps is None:
+            return -wdist, wdist, None
+        penalty = self.gradient_penalty(eps * real + (1 - eps) * fake)
+        return -wdist + weight * penalty, wdist, penalty
 
     def gradient_penalty(self, x):
         """E[(||grad D(x)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable: one

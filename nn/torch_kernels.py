@@ -335,6 +335,53 @@ def sequential(steps):
     return fn
 
 
+def upsampling(steps):
+    """A torch function fn(z, *params) for the generator's layers, in order, each taking
+    its parameters from params in turn: ('linear',) z times W transposed (no bias),
+    ('batch_norm', mean, var, decay, eps, train) BatchNorm over every axis but the
+    second (gamma, beta) with chainer's semantics: batch statistics when train (the
+    running mean and variance, numpy or CuPy arrays, then updated in place as
+    chainer's BatchNormalization updates them), else the running ones; ('leaky',
+    slope); ('reshape', shape) to (N,) + shape; ('deconv', bias) a stride-2, pad-1
+    transposed convolution (W, then b when bias); ('resize', kernel, bias) the same
+    with ResizeConv3D's tap mapping (resize_conv); ('tanh',)."""
+    functional = torch.nn.functional
+
+    def batch_norm(x, step, gamma, beta):
+        _, mean, var, decay, eps, train = step
+        return functional.batch_norm(x, _tensor(mean), _tensor(var), gamma, beta, train,
+                                     1 - decay, eps)
+
+    def transposed(x, step, params):
+        W = next(params)
+        if step[0] == 'resize':
+            out_ch, in_ch = W.shape[:2]
+            kernel = _tensor(step[1])
+            W = (W.reshape(out_ch * in_ch, 27) @ kernel.t()).reshape(
+                out_ch, in_ch, 4, 4, 4).transpose(0, 1)
+        return functional.conv_transpose3d(x, W, next(params) if step[-1] else None, 2, 1)
+
+    def fn(z, *params):
+        params, x = iter(params), z
+        for step in steps:
+            if step[0] == 'linear':
+                x = functional.linear(x, next(params))
+            elif step[0] == 'batch_norm':
+                x = batch_norm(x, step, next(params), next(params))
+            elif step[0] == 'leaky':
+                x = functional.leaky_relu(x, step[1])
+            elif step[0] == 'reshape':
+                x = x.reshape((len(x),) + step[1])
+            elif step[0] in ('deconv', 'resize'):
+                x = transposed(x, step, params)
+            elif step[0] == 'tanh':
+                x = torch.tanh(x)
+            else:
+                raise ValueError(f'unknown step {step!r}')
+        return x
+    return fn
+
+
 def summed(first, n_first, second):
     """fn(x, *params) = first(x, *params[:n_first]) + second(x, *params[n_first:])."""
     def fn(x, *params):
@@ -366,6 +413,28 @@ def input_gradient_penalty(fn, x, params):
             norm = torch.sqrt((grad * grad).sum(dim=tuple(range(1, grad.dim()))) + 1e-12)
             return ((norm - 1) ** 2).mean()
     return fused(penalty, (x,) + tuple(params))
+
+
+def wgan_critic_loss(fn, real, fake, eps, weight, params):
+    """[loss, wdist, penalty] as one fused node (fn(x, *params) -> (N, 1) scores):
+    wdist = mean fn(real) - mean fn(fake); without eps (None) loss = -wdist and penalty
+    0, else the gradient penalty at eps * real + (1 - eps) * fake (as
+    input_gradient_penalty) and loss = -wdist + weight * penalty. The critic's parameters
+    then get their gradient from one node, not summed over two."""
+    def terms(real, fake, *rest):
+        eps, params = (rest[0], rest[1:]) if has_eps else (None, rest)
+        scores = fn(torch.cat([real, fake]), *params)
+        wdist = scores[:len(real)].mean() - scores[len(real):].mean()
+        if eps is None:
+            return torch.stack([-wdist, wdist, torch.zeros_like(wdist)])
+        with torch.enable_grad():
+            x = (eps * real + (1 - eps) * fake).detach().requires_grad_()
+            grad, = torch.autograd.grad(fn(x, *params).sum(), x, create_graph=True)
+        norm = torch.sqrt((grad * grad).sum(dim=tuple(range(1, grad.dim()))) + 1e-12)
+        penalty = ((norm - 1) ** 2).mean()
+        return torch.stack([-wdist + weight * penalty, wdist, penalty])
+    has_eps = eps is not None
+    return fused(terms, (real, fake) + ((eps,) if has_eps else ()) + tuple(params))
 
 
 def leaky_relu(x, slope=0.2):

@@ -114,9 +114,8 @@ def test_a_lazy_penalty_is_computed_on_every_nth_critic_step_of_the_run(shapes_d
                                  **{'ADAM.penalty_every': 3})
     updater = trainer.updater
     computed = []
-    penalty = updater.gradient_penalty
-    updater.gradient_penalty = lambda real, fake: computed.append(updater.iteration) or penalty(
-        real, fake)
+    eps = updater._eps
+    updater._eps = lambda real: computed.append(updater.iteration) or eps(real)
     for _ in range(3):
         updater.update()
     assert updater.critic_iter == 2 and computed == [0, 1]
