@@ -38,15 +38,6 @@ def test_shipped_critic_matches_the_config(config):
         assert np.isfinite(critic(clip).array).all()
 
 
-def test_trainer_snapshot_holds_networks_of_the_same_shapes():
-    with np.load(os.path.join(MODELS, 'trainer_snapshot.npz')) as snapshot, \
-            np.load(os.path.join(MODELS, 'generator.npz')) as gen, \
-            np.load(os.path.join(MODELS, 'critic.npz')) as critic:
-        for prefix, network in (('updater/model:gen/', gen), ('updater/model:critic/', critic)):
-            for name in set(network.files) - {SETTINGS_ENTRY}:
-                assert snapshot[prefix + name].shape == network[name].shape, prefix + name
-
-
 def test_shipped_generator_carries_the_settings_of_models_setup_ini(config):
     from nn.network_files import config_for
     assert config_for(os.path.join(MODELS, 'generator.npz')).model == config.model

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One lent-GPU session (../shared/GPU.md), run from the repository root on the lent machine
 # with `.whl` carried (the chainer wheel): bench/gpu_check.py while the built-in dataset is
-# made, then main_train.py at 64x64x32 for TRAIN_S seconds (continuing the shipped run,
-# models/trainer_snapshot.npz, when RUN holds none; without the fused nodes when gpu_check
+# made, then main_train.py at 64x64x32 for TRAIN_S seconds (continuing a shipped run from
+# models/trainer_snapshot.npz when one is shipped and RUN holds none; without the fused nodes when gpu_check
 # finds a difference, or again without them should the run fail early), a RESUME_S-second
 # resume of that run on the GPU, and gifs from its GPU-written generator on the CPU.
 # CHECK_ARGS go to gpu_check. Results land in $OUT: session.log,

@@ -1,0 +1,82 @@
+"""What the training loop's extensions add to the bare step, on a config's own run.
+
+    python bench/train_loop.py [--config setup.ini] [--iterations 400] [--threads 2]
+
+Builds what main_train.py builds from the config (its dataset, networks, trainer and
+every extension it turns on: log, progress bar, plots, sample gifs, run page, snapshots,
+network files, the moving average, the quality score), in a temporary run folder. Then
+it times `iterations` bare updater steps (data loading included) and `iterations` more
+of trainer.run with every extension at the config's intervals, and prints both per
+iteration and their ratio. The printed report goes to /dev/null.
+"""
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+
+from utils import chainer_compat  # noqa: F401  (before chainer)
+
+import chainer
+
+import main_train
+from computations.distributed import World
+from computations.trainer import build_trainer
+from datastream.framereader import make_iterator
+from utils.config_parse import load_config
+from utils.devices import device_for
+
+WARM_UP = 5
+
+
+def build(config_path, iterations, out_dir):
+    config = load_config(config_path, [f'MODEL.iterations={WARM_UP + 2 * iterations}',
+                                       f'SAVING.out_dir={out_dir}', 'SAVING.resume=none'])
+    world = World()
+    dataset = main_train.prepare_data(config, world)
+    device = device_for(config.model.use_gpu)
+    chainer.global_config.fast_cpu = config.model.fast_cpu
+    gen, critic = main_train.build_models(config.model, device, world)
+    iterator = make_iterator(dataset, config.model.batch_size, config.data.workers,
+                             config.model.seed)
+    trainer, _ = build_trainer(config, gen, critic, iterator, device, out_dir, sys.stdout,
+                               world, dataset)
+    return trainer
+
+
+def measure(config_path, iterations):
+    """(bare seconds per iteration, seconds per iteration with every extension)."""
+    with tempfile.TemporaryDirectory() as out_dir, open(os.devnull, 'w') as report, \
+            contextlib.redirect_stdout(report), contextlib.redirect_stderr(report):
+        trainer = build(config_path, iterations, out_dir)
+        for _ in range(WARM_UP):
+            trainer.updater.update()
+        start = time.perf_counter()
+        for _ in range(iterations):
+            trainer.updater.update()
+        bare = (time.perf_counter() - start) / iterations
+        start = time.perf_counter()
+        trainer.run()
+        loop = (time.perf_counter() - start) / iterations
+    return bare, loop
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default='setup.ini')
+    parser.add_argument('--iterations', type=int, default=400)
+    parser.add_argument('--threads', type=int, default=2)
+    args = parser.parse_args()
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+    bare, loop = measure(args.config, args.iterations)
+    print(f'{args.config}, {args.iterations} iterations each: bare step {bare:.4f} s,'
+          f' loop with every extension {loop:.4f} s, loop / step {loop / bare:.3f}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
