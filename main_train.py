@@ -5,6 +5,7 @@
 import argparse
 import contextlib
 import os
+import shlex
 import sys
 from functools import partial
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from computations.distributed import batch_normalization, create_world, shard
 from computations.report_stream import open_report_stream
-from computations.run_control import resume
+from computations.run_control import check_resume_file, resume
 from computations.run_folder import RunFolder, check_log_file
 from computations.quality import final_quality
 from computations.trainer import build_trainer, shown_generator
@@ -110,6 +111,7 @@ def check_before_work(config, world):
     if model.use_gpu < 0:
         require_memory(training_bytes(model), f'[MODEL] batch_size {model.batch_size} videos'
                        f' of {describe_size(model)}')
+    check_resume_file(saving.resume)
     ensure_output_dir(saving.out_dir, '[SAVING] out_dir =')
     return RunFolder(saving.out_dir, saving.resume, saving.log_file) if world.is_root else None
 
@@ -167,7 +169,7 @@ def train_in_folder(config, config_path, world, folder):
     if world.is_root:
         iteration = trainer.updater.iteration
         if stopped:
-            print_stopped(out_dir, iteration, run_length, config_path)
+            print_stopped(out_dir, iteration, run_length)
         else:
             print_outputs(out_dir, iteration, config.model.average_decay > 0)
             print_quality(config, shown_generator(trainer), dataset)
@@ -200,18 +202,22 @@ def print_quality(config, gen, dataset):
           f' {floor["quality"]:.1f}. Lower is better: docs/quality.md')
 
 
-def print_stopped(out_dir, iteration, run_length, config_path):
+def print_stopped(out_dir, iteration, run_length):
     count, unit = run_length.length
+    recorded = os.path.join(out_dir, 'setup.ini')
     print(f'\nstopped by an interrupt at iteration {iteration} (the run is {count} {unit}s'
           f' long); its snapshot is {os.path.join(out_dir, f"snapshot_iter_{iteration}")}.'
-          f'\n  continue:     {python_command()} main_train.py --config {config_path}'
-          ' (resume = latest)')
+          f'\n  continue:     {command(sys.executable, __file__)} --config {shlex.quote(recorded)}'
+          ' --set SAVING.resume=latest')
 
 
-def python_command():
-    """The python running this script, as a user would type it from here."""
-    relative = os.path.relpath(sys.executable)
-    return relative if not relative.startswith('..') else sys.executable
+def command(*paths):
+    """paths as a command a user can paste here: each relative to the current folder when
+    below it, else absolute, quoted for the shell."""
+    def shown(path):
+        relative = os.path.relpath(path)
+        return shlex.quote(relative if not relative.startswith('..') else os.path.abspath(path))
+    return ' '.join(shown(path) for path in paths)
 
 
 def print_outputs(out_dir, iteration, averaged=False):
@@ -223,7 +229,9 @@ def print_outputs(out_dir, iteration, averaged=False):
     print(f'  snapshots     snapshot_iter_{iteration} (resume), gen_iter_{iteration}.npz,'
           f' critic_iter_{iteration}.npz' + f', {gen}' * averaged)
     print(f'  run page      {os.path.join(out_dir, "index.html")}')
-    print(f'  generate:     {python_command()} utils/generate.py --model {out_dir}/{gen}')
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'utils', 'generate.py')
+    print(f'  generate:     {command(sys.executable, script)} --model'
+          f' {shlex.quote(os.path.join(out_dir, gen))}')
 
 
 def _main(argv):

@@ -13,7 +13,7 @@ import chainer
 from chainer import training
 from chainer.training import extensions
 
-from utils.npz_entries import NpzError, read_entries
+from utils.npz_entries import NpzError, read_entries, read_entry
 from utils.errors import UserError
 
 
@@ -107,6 +107,25 @@ class SnapshotMismatch(UserError):
 
 MISMATCH_HINT = ('resume with the setup.ini the run was made with (tools/widen_model.py'
                  " changes a snapshot's ch)")
+
+
+def check_resume_file(resume_from):
+    """SnapshotMismatch unless [SAVING] resume is 'latest', 'none' or names a trainer
+    snapshot (checked before any work: its iteration entry is read, nothing else)."""
+    if resume_from in ('latest', 'none'):
+        return
+    where = f'[SAVING] resume = {resume_from!r}'
+    if not os.path.isfile(resume_from):
+        found = 'is a folder' if os.path.isdir(resume_from) else 'snapshot file not found'
+        raise SnapshotMismatch(f'{where}: {found}; expected a snapshot_iter_N file, latest or'
+                               ' none')
+    try:
+        iteration = read_entry(resume_from, 'updater/iteration')
+    except NpzError as err:
+        raise SnapshotMismatch(f'[SAVING] resume: {err}') from None
+    if iteration is None:
+        raise SnapshotMismatch(f'{where}: not a trainer snapshot (no updater/iteration entry;'
+                               ' a generator or critic file?); expected a snapshot_iter_N file')
 
 
 def _own_state(trainer):

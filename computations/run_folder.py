@@ -60,13 +60,24 @@ def snapshot_run_id(path):
     return None if stored is None else str(stored)
 
 
-def marked_run_id(out_dir):
-    """The run id in out_dir's marker, or None when out_dir carries none."""
+def _marker(out_dir):
+    """out_dir's marker: {'run': id, 'log_files': [names appended to]}, or None."""
     try:
         with open(os.path.join(out_dir, MARKER), encoding='utf-8') as marker:
-            return str(json.load(marker)['run'])
-    except (OSError, ValueError, KeyError, TypeError):
+            found = json.load(marker)
+    except (OSError, ValueError):
         return None
+    if not (isinstance(found, dict) and isinstance(found.get('run'), str) and found['run']):
+        return None
+    logs = found.get('log_files', [])
+    return {'run': found['run'], 'log_files': [n for n in logs if isinstance(n, str)]
+            if isinstance(logs, list) else []}
+
+
+def marked_run_id(out_dir):
+    """The run id in out_dir's marker, or None when out_dir carries none."""
+    marker = _marker(out_dir)
+    return None if marker is None else marker['run']
 
 
 def check_log_file(log_file):
@@ -86,12 +97,17 @@ class RunFolder:
 
     def __init__(self, out_dir, resume_from, log_file=''):
         self.out_dir, self.where = out_dir, f'[SAVING] out_dir = {out_dir!r}'
-        self._lock = _take_lock(out_dir, self.where)
+        self._lock, made_lock = _take_lock(out_dir, self.where)
         try:
+            marker = _marker(out_dir)
             self.run_id = _owner_for(out_dir, resume_from, log_file, self.where)
-            write_text(os.path.join(out_dir, MARKER), json.dumps({'run': self.run_id}) + '\n')
+            logs = _logs_after(marker, log_file, out_dir, self.where)
+            write_text(os.path.join(out_dir, MARKER),
+                       json.dumps({'run': self.run_id, 'log_files': logs}) + '\n')
         except BaseException:
             self.release()
+            if made_lock:
+                os.remove(os.path.join(out_dir, LOCK))
             raise
 
     def release(self):
@@ -100,9 +116,29 @@ class RunFolder:
             self._lock = None
 
 
+def _logs_after(marker, log_file, out_dir, where):
+    """The log files the marker will list; RunFolderInUse when log_file exists in a claimed
+    folder without a run there having appended to it."""
+    logs = [] if marker is None else marker['log_files']
+    if not log_file or log_file in logs:
+        return logs
+    if marker is not None and os.path.lexists(os.path.join(out_dir, log_file)):
+        raise RunFolderInUse(f'{where} holds {log_file}, which no videogan run there wrote;'
+                             ' [SAVING] log_file would append to it: choose another log_file')
+    return logs + [log_file]
+
+
 def _take_lock(out_dir, where):
+    """(the locked lock file, whether this call created it); never follows a link."""
     os.makedirs(out_dir, exist_ok=True)
-    lock = open(os.path.join(out_dir, LOCK), 'a+', encoding='utf-8')
+    path = os.path.join(out_dir, LOCK)
+    made = not os.path.lexists(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as err:
+        raise RunFolderInUse(f'{where}: cannot use its lock file {LOCK} ({err.strerror}; a'
+                             ' link or a folder there?); remove it and run again') from None
+    lock = os.fdopen(fd, 'r+', encoding='utf-8')
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -115,7 +151,7 @@ def _take_lock(out_dir, where):
     lock.truncate()
     lock.write(f'{os.getpid()}\n')
     lock.flush()
-    return lock
+    return lock, made
 
 
 def _owner_for(out_dir, resume_from, log_file, where):
@@ -155,10 +191,10 @@ def _resumed_from(path, found, owner, out_dir, where):
                              f' resuming {path!r} there would mix two runs: resume into'
                              ' an empty out_dir, or move the newer snapshots away')
     carried = snapshot_run_id(path) if os.path.isfile(path) else None
-    if owner is not None and carried != owner:
+    if owner is not None and carried != owner and foreign_files(out_dir):
         raise RunFolderInUse(f'{where} holds the files of another run; resuming {path!r} there'
                              ' would replace them: resume into an empty out_dir')
-    if owner is None:
+    if owner is None or carried != owner:
         _refuse_foreign_files(out_dir, '', where, path)
     return carried or secrets.token_hex(8)
 

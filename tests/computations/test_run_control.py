@@ -1,10 +1,12 @@
 import os
 import signal
 
+import numpy as np
 import pytest
 
-from computations.run_control import (EveryOrLast, RunLength, SnapshotMismatch, latest_snapshot,
-                                      resume)
+from computations.run_control import (EveryOrLast, RunLength, SnapshotMismatch,
+                                      check_resume_file, latest_snapshot, resume)
+from utils.npz_entries import write_entries
 
 
 class FakeUpdater:
@@ -70,3 +72,17 @@ def test_only_a_stop_before_the_length_counts_as_interrupted():
     assert not run_length.interrupted(FakeTrainer(3))
     run_length.stop_now = True
     assert run_length.interrupted(FakeTrainer(3)) and not run_length.interrupted(FakeTrainer(5))
+
+
+def test_a_resume_that_is_not_a_snapshot_is_refused_before_any_work(tmp_path):
+    check_resume_file('latest')
+    check_resume_file('none')
+    with pytest.raises(SnapshotMismatch, match='snapshot file not found'):
+        check_resume_file(str(tmp_path / 'nope'))
+    with pytest.raises(SnapshotMismatch, match='is a folder'):
+        check_resume_file(str(tmp_path))
+    write_entries(str(tmp_path / 'gen_iter_3.npz'), {'l0/W': np.ones(2)})
+    with pytest.raises(SnapshotMismatch, match='not a trainer snapshot'):
+        check_resume_file(str(tmp_path / 'gen_iter_3.npz'))
+    write_entries(str(tmp_path / 'snapshot_iter_3'), {'updater/iteration': np.array(3)})
+    check_resume_file(str(tmp_path / 'snapshot_iter_3'))

@@ -145,3 +145,43 @@ def test_a_log_file_never_names_a_file_of_the_run(name):
         check_log_file(name)
     check_log_file('train.log')
     check_log_file('')
+
+
+def test_a_folder_holding_only_a_refused_runs_marker_takes_any_snapshot(tmp_path):
+    claim(tmp_path / 'a')  # a run that stopped before writing anything but its marker
+    elsewhere = snapshot(tmp_path / 'b' / 'snapshot_iter_5', 'other-run')
+    assert claim(tmp_path / 'a', elsewhere) == 'other-run'
+
+
+def test_a_log_file_a_run_there_did_not_write_is_refused(tmp_path):
+    claim(tmp_path, log_file='train.log')
+    (tmp_path / 'train.log').write_text('lines the run printed\n')
+    claim(tmp_path, log_file='train.log')
+    (tmp_path / 'evaluation.json').write_text('{}')
+    with pytest.raises(RunFolderInUse, match='holds evaluation.json, which no videogan run'):
+        claim(tmp_path, log_file='evaluation.json')
+    assert (tmp_path / 'evaluation.json').read_text() == '{}'
+
+
+def test_a_lock_that_is_a_link_is_never_followed(tmp_path):
+    (tmp_path / 'precious.txt').write_text('mine')
+    (tmp_path / 'run').mkdir()
+    os.symlink(tmp_path / 'precious.txt', tmp_path / 'run' / LOCK)
+    with pytest.raises(RunFolderInUse, match='cannot use its lock file'):
+        claim(tmp_path / 'run')
+    assert (tmp_path / 'precious.txt').read_text() == 'mine'
+
+
+def test_a_refused_claim_leaves_no_lock_behind(tmp_path):
+    (tmp_path / 'setup.ini').write_text('mine')
+    with pytest.raises(RunFolderInUse):
+        claim(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ['setup.ini']
+
+
+@pytest.mark.parametrize('text', ['{"run": null}', '[1]', 'garbage', '{"run": ""}'])
+def test_a_marker_without_a_run_id_counts_as_none(tmp_path, text):
+    (tmp_path / MARKER).write_text(text)
+    assert marked_run_id(str(tmp_path)) is None
+    snapshot(tmp_path / 'snapshot_iter_5', 'abc')
+    assert claim(tmp_path) == 'abc'
