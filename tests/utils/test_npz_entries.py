@@ -72,7 +72,7 @@ def test_a_pickled_object_is_refused_and_never_run(tmp_path):
     path = str(tmp_path / 'snapshot_iter_3')
     np.savez(path, w=np.ones(2), x=np.array([RunsCode(str(tmp_path / 'ran'))], dtype=object))
     os.replace(path + '.npz', path)
-    with pytest.raises(NpzError, match=r'holds a pickled io.open, and videogan never unpickles'):
+    with pytest.raises(NpzError, match=r'holds a pickled [\w.]+, and videogan never unpickles'):
         read_entries(path)
     assert not (tmp_path / 'ran').exists()
     np.savez(tmp_path / 'mixed.npz', x=np.array([None, 'text'], dtype=object))
