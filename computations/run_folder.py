@@ -69,9 +69,9 @@ def _marker(out_dir):
         return None
     if not (isinstance(found, dict) and isinstance(found.get('run'), str) and found['run']):
         return None
-    logs = found.get('log_files', [])
-    return {'run': found['run'], 'log_files': [n for n in logs if isinstance(n, str)]
-            if isinstance(logs, list) else []}
+    logs = found.get('log_files')  # absent in markers written before log files were listed
+    return {'run': found['run'], 'log_files': None if logs is None else
+            [n for n in logs if isinstance(n, str)] if isinstance(logs, list) else []}
 
 
 def marked_run_id(out_dir):
@@ -118,11 +118,13 @@ class RunFolder:
 
 def _logs_after(marker, log_file, out_dir, where):
     """The log files the marker will list; RunFolderInUse when log_file exists in a claimed
-    folder without a run there having appended to it."""
-    logs = [] if marker is None else marker['log_files']
+    folder without a run there having appended to it (a marker that lists none, from
+    before they were listed, is taken at its word like a folder adopted by its snapshot)."""
+    listed = marker is not None and marker['log_files'] is not None
+    logs = marker['log_files'] if listed else []
     if not log_file or log_file in logs:
         return logs
-    if marker is not None and os.path.lexists(os.path.join(out_dir, log_file)):
+    if listed and os.path.lexists(os.path.join(out_dir, log_file)):
         raise RunFolderInUse(f'{where} holds {log_file}, which no videogan run there wrote;'
                              ' [SAVING] log_file would append to it: choose another log_file')
     return logs + [log_file]

@@ -163,6 +163,13 @@ def test_a_log_file_a_run_there_did_not_write_is_refused(tmp_path):
     assert (tmp_path / 'evaluation.json').read_text() == '{}'
 
 
+def test_a_marker_from_before_log_files_were_listed_keeps_its_log(tmp_path):
+    (tmp_path / MARKER).write_text('{"run": "abc"}')
+    (tmp_path / 'train.log').write_text('lines the run printed\n')
+    claim(tmp_path, log_file='train.log')
+    assert '"log_files": ["train.log"]' in (tmp_path / MARKER).read_text()
+
+
 def test_a_lock_that_is_a_link_is_never_followed(tmp_path):
     (tmp_path / 'precious.txt').write_text('mine')
     (tmp_path / 'run').mkdir()
