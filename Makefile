@@ -1,34 +1,52 @@
 # Two entry points: `make train` (built-in dataset, writes gifs) and `make test`.
-# Both create .venv with what they need on first use. FAST=0 skips the optional
-# PyTorch kernels that make CPU training several times faster.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Both create .venv with what they need on first use: `make train` the runtime alone,
+# `make test` also the test tools (pytest, MPI). FAST=0 skips the optional PyTorch kernels
+# that make CPU training several times faster. Every version comes from constraints.txt.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --quiet
+PIN := -c constraints.txt
 CONFIG ?= setup.ini
 FAST ?= 1
 SETUP := $(if $(filter 1,$(FAST)),setup-fast,setup)
 
-.PHONY: setup setup-fast setup-gpu train test test-modern bench clean-venv
+.PHONY: setup setup-fast setup-dev setup-gpu train test test-modern bench clean-venv
 
 setup: $(VENV)/.installed
 
-# The project itself goes in editable (pyproject.toml), so every script imports the library.
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+# chainer 7.8.1 is a source package whose setup.py imports pkg_resources, which the setuptools
+# pip builds with (the newest) lacks: it is built once beside setuptools<70 without build
+# isolation (pip keeps the wheel in its cache). Then requirements.txt, the project (editable)
+# and its dependencies, which brings setuptools back to constraints.txt's current version;
+# chainer imports beside it through utils/chainer_compat.py.
+$(VENV)/.installed: requirements.txt pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip "setuptools<70" wheel
-	$(PIP) install --no-build-isolation -r requirements-dev.txt
-	PYTHONWARNINGS=ignore $(PIP) install --no-build-isolation --no-deps -e .
+	$(PIP) install $(PIN) --upgrade pip
+	$(PIP) install "setuptools<70" wheel
+	$(PIP) install $(PIN) --no-build-isolation --no-deps chainer
+	$(PIP) install $(PIN) -r requirements.txt
 	touch $@
 
 setup-fast: $(VENV)/.installed-fast
 
-# torch pulls in setuptools>=77, whose distutils shim chainer cannot import; torch needs it only
-# to build C++ extensions, so setuptools<70 goes back (pip then reports that one conflict).
-$(VENV)/.installed-fast: $(VENV)/.installed bench/requirements.txt
-	$(PIP) install -r bench/requirements.txt
-	@echo "setup-fast: putting setuptools<70 back for chainer (torch's C++-extension builder alone wants newer)"
-	$(PIP) install "setuptools<70"
+# torch's CPU build (about 200 MB) from PyTorch's CPU index where it answers; elsewhere the
+# default index's torch (on Linux PyPI's is the CUDA build, several GB; FAST=0 skips it).
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+$(VENV)/.installed-fast: $(VENV)/.installed requirements-fast.txt constraints.txt
+	@if $(PY) -c "import urllib.request as r; r.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=15)" \
+	        2>/dev/null; then index="--extra-index-url $(TORCH_CPU_INDEX)"; \
+	else index=; echo "setup-fast: $(TORCH_CPU_INDEX) does not answer;" \
+	        "torch from the default index"; fi; \
+	echo "$(PIP) install $(PIN) $$index -r requirements-fast.txt"; \
+	$(PIP) install $(PIN) $$index -r requirements-fast.txt
+	touch $@
+
+# The test suite's tools (requirements-dev.txt): make test only.
+setup-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt constraints.txt
+	$(PIP) install $(PIN) -r requirements-dev.txt
 	touch $@
 
 # One CUDA GPU: CuPy 13 (keeps numpy < 2; for a CUDA 13 driver CUPY="cupy-cuda13x<14") and
@@ -38,17 +56,16 @@ CUPY ?= cupy-cuda12x<14
 TORCH_INDEX ?=
 setup-gpu: $(VENV)/.installed-gpu
 
-$(VENV)/.installed-gpu: $(VENV)/.installed bench/requirements.txt
-	$(PIP) install "$(CUPY)"
-	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) -r bench/requirements.txt
-	$(PIP) install "setuptools<70"
+$(VENV)/.installed-gpu: $(VENV)/.installed requirements-fast.txt
+	$(PIP) install $(PIN) "$(CUPY)"
+	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) -r requirements-fast.txt
 	$(PY) -c "import torch, cupy; print('cupy', cupy.__version__, '| torch', torch.__version__, '| GPU seen by torch:', torch.cuda.is_available())"
 	touch $@
 
 train: $(SETUP)
 	$(PY) main_train.py --config $(CONFIG)
 
-test: $(SETUP)
+test: $(SETUP) setup-dev
 	$(PY) -m pytest -q tests
 
 # The suite on Python 3.12 + numpy 2 + newest setuptools/OpenCV (tools/modern_env.sh).

@@ -14,10 +14,12 @@ import chainer
 import numpy as np
 
 from computations.distributed import batch_normalization, create_world, shard
+from computations.progress import clock
+from computations.quality import final_clips, final_quality
 from computations.report_stream import open_report_stream
-from computations.run_control import check_resume_file, resume
+from computations.run_control import check_resume_file, check_resume_shapes, resume
 from computations.run_folder import RunFolder, check_log_file
-from computations.quality import final_quality
+from computations.run_page import close_page, write_quality
 from computations.trainer import build_trainer, shown_generator
 from datastream.framereader import FrameReader, make_iterator
 from datastream.moving_shapes import check_look, ensure_builtin
@@ -42,19 +44,19 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def conv_backend(model):
-    """Which code runs the convolutions, in words (after the device is chosen)."""
+def conv_backend(model, kernels):
+    """Which code runs the convolutions, in words (kernels: what select chose)."""
     if model.use_gpu >= 0:
-        if model.fast_gpu and torch_kernels.cuda_available():
-            return 'PyTorch cuDNN kernels on CuPy arrays (fast_gpu)'
+        if kernels == 'torch':
+            return "PyTorch cuDNN kernels on CuPy arrays ([MODEL] kernels)"
         cudnn = chainer.backends.cuda.cudnn_enabled
         return 'CuPy' + (' with cuDNN' if cudnn else ' im2col (no cuDNN in this CuPy)')
-    if torch_kernels.in_use(np.zeros(1)):
-        return 'PyTorch CPU kernels (fast_cpu)'
-    return 'Chainer' + ('' if not model.fast_cpu else ' (install torch for the fast path)')
+    if kernels == 'torch':
+        return "PyTorch CPU kernels ([MODEL] kernels)"
+    return 'Chainer' + (' (install torch for the fast path)' if model.kernels == 'auto' else '')
 
 
-def print_header(config, config_path, n_clips, device, world):
+def print_header(config, config_path, n_clips, device, world, kernels):
     m, a = config.model, config.adam
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
@@ -72,7 +74,7 @@ def print_header(config, config_path, n_clips, device, world):
     lazy = f' every {a.penalty_every} critic steps' if a.penalty_every > 1 else ''
     print(f'  adam lr {a.learning_rate}{critic_lr}{anneal} betas ({a.beta1}, {a.beta2}),'
           f' critic_iter {a.critic_iter}, penalty {a.penalty_coeff}{lazy}{edges};'
-          f' convolutions: {conv_backend(m)}')
+          f' convolutions: {conv_backend(m, kernels)}')
     print(f'  run folder {config.saving.out_dir}')
 
 
@@ -106,12 +108,14 @@ def check_before_work(config, world):
     if data.builtin:
         check_look(data.root_dir, data.index_dir, data.builtin_look)
     check_log_file(saving.log_file)
+    torch_kernels.select(model.kernels, model.use_gpu >= 0)
     if saving.quality_interval or (data.builtin and os.path.isfile(saving.feature_net)):
         check_feature_net(saving.feature_net, '[SAVING] feature_net =')
     if model.use_gpu < 0:
         require_memory(training_bytes(model), f'[MODEL] batch_size {model.batch_size} videos'
                        f' of {describe_size(model)}')
     check_resume_file(saving.resume)
+    check_resume_shapes(model, saving.out_dir, saving.resume)
     ensure_output_dir(saving.out_dir, '[SAVING] out_dir =')
     return RunFolder(saving.out_dir, saving.resume, saving.log_file) if world.is_root else None
 
@@ -140,10 +144,9 @@ def train_in_folder(config, config_path, world, folder):
     check_quality_clips(config.saving, dataset)
     gpu = config.model.use_gpu
     device = device_for(world.intra_rank if world.comm is not None and gpu >= 0 else gpu)
-    chainer.global_config.fast_cpu = config.model.fast_cpu
-    chainer.global_config.fast_gpu = config.model.fast_gpu
+    kernels = torch_kernels.select(config.model.kernels, gpu >= 0)
     if world.is_root:
-        print_header(config, config_path, len(dataset), device, world)
+        print_header(config, config_path, len(dataset), device, world, kernels)
     gen, critic = build_models(config.model, device, world)
     out_dir = config.saving.out_dir
     iterator = make_iterator(shard(dataset, world, config.model.seed), config.model.batch_size,
@@ -160,20 +163,34 @@ def train_in_folder(config, config_path, world, folder):
             write_config(config, os.path.join(out_dir, 'setup.ini'))
         run_length.install_handlers()
         try:
-            with out_of_memory_named(config.model):
+            with out_of_memory_named(config.model), page_closed_on_error(trainer):
                 trainer.run(show_loop_exception_msg=False)
         finally:
             run_length.restore_handlers()
             iterator.finalize()
     stopped = run_length.interrupted(trainer)
     if world.is_root:
-        iteration = trainer.updater.iteration
+        close_page(trainer, 'interrupted' if stopped else 'finished')
         if stopped:
-            print_stopped(out_dir, iteration, run_length)
+            print_stopped(out_dir, trainer.updater.iteration, run_length)
         else:
-            print_outputs(out_dir, iteration, config.model.average_decay > 0)
-            print_quality(config, shown_generator(trainer), dataset)
+            print_outputs(out_dir, trainer, config.model.average_decay > 0)
+            if print_quality(config, trainer, dataset):
+                close_page(trainer, 'finished')  # now with the final quality
     return EXIT_INTERRUPTED if stopped else 0
+
+
+@contextlib.contextmanager
+def page_closed_on_error(trainer):
+    """The run page says the run failed (or was quit at once, by a second interrupt) when
+    training raises; the error itself goes on unchanged."""
+    try:
+        yield
+    except BaseException as err:
+        with contextlib.suppress(Exception):
+            close_page(trainer, 'interrupted' if isinstance(err, KeyboardInterrupt)
+                       else 'failed')
+        raise
 
 
 @contextlib.contextmanager
@@ -191,15 +208,23 @@ def out_of_memory_named(model):
                         ' frame_size or n_frames') from None
 
 
-def print_quality(config, gen, dataset):
-    """The final videos' quality beside real clips' (built-in data; needs the feature net)."""
+def print_quality(config, trainer, dataset):
+    """The final videos' quality beside real clips' (built-in data; needs the feature net),
+    printed and written to out_dir/quality.json; returns its path, or None."""
     net = config.saving.feature_net
     if not config.data.builtin or not os.path.isfile(net) or len(dataset) < 4:
-        return
-    scores, floor = final_quality(gen, dataset, net)
+        return None
+    scores, floor = final_quality(shown_generator(trainer), dataset, net)
     parts = ', '.join(f'{name} {scores[name]:.1f}' for name in COMPONENTS)
     print(f'  quality       {scores["quality"]:.1f} ({parts}); real clips against real:'
           f' {floor["quality"]:.1f}. Lower is better: docs/quality.md')
+    iteration = trainer.updater.iteration
+    path = write_quality(config.saving.out_dir, {
+        'iteration': iteration, 'generator': shown_name(iteration, config.model.average_decay > 0),
+        'clips': final_clips(len(dataset)), **scores, 'real_against_real': floor,
+        'feature_net': net})
+    print(f'  quality file  {path}')
+    return path
 
 
 def print_stopped(out_dir, iteration, run_length):
@@ -220,9 +245,17 @@ def command(*paths):
     return ' '.join(shown(path) for path in paths)
 
 
-def print_outputs(out_dir, iteration, averaged=False):
-    gen = f'gen_avg_iter_{iteration}.npz' if averaged else f'gen_iter_{iteration}.npz'
-    print(f'\nfinished at iteration {iteration}. In {out_dir}:')
+def shown_name(iteration, averaged):
+    """The file of the generator the samples show (the moving average when kept)."""
+    return f'gen_avg_iter_{iteration}.npz' if averaged else f'gen_iter_{iteration}.npz'
+
+
+def print_outputs(out_dir, trainer, averaged=False):
+    iteration = trainer.updater.iteration
+    count, unit = trainer.stop_trigger.length
+    gen = shown_name(iteration, averaged)
+    print(f'\nfinished at iteration {iteration}: the run reached its length ({count} {unit}s)'
+          f' in {clock(trainer.elapsed_time)} of training (h:mm:ss). In {out_dir}:')
     print(f'  sample gifs   {os.path.join(out_dir, "samples")}/iter_*.gif')
     log = '; log: log' if os.path.isfile(os.path.join(out_dir, 'log')) else ''
     print(f'  loss plots    {os.path.join(out_dir, "loss.png")}, wdist.png{log}')

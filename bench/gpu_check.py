@@ -56,7 +56,7 @@ def quantities(gen, critic, real, device):
     optimizers = {'gen': make_optimizer(gen, AdamConfig()),
                   'critic': make_optimizer(critic, AdamConfig())}
     updater = WGANGPUpdater(chainer.iterators.SerialIterator([(real[0], 0)], 1), optimizers,
-                            1, 10.0, 0, device, clip_converter)
+                            critic_iter=1, device=device, converter=clip_converter)
     real = device.send(real)
     out = {'penalty': float(updater.gradient_penalty(real, updater._fake(len(real))).array)}
     updater.rng = np.random.RandomState(0)

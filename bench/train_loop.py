@@ -24,6 +24,7 @@ import main_train
 from computations.distributed import World
 from computations.trainer import build_trainer
 from datastream.framereader import make_iterator
+from nn import torch_kernels
 from utils.config_parse import load_config
 from utils.devices import device_for
 
@@ -36,7 +37,7 @@ def build(config_path, iterations, out_dir):
     world = World()
     dataset = main_train.prepare_data(config, world)
     device = device_for(config.model.use_gpu)
-    chainer.global_config.fast_cpu = config.model.fast_cpu
+    torch_kernels.select(config.model.kernels, config.model.use_gpu >= 0)
     gen, critic = main_train.build_models(config.model, device, world)
     iterator = make_iterator(dataset, config.model.batch_size, config.data.workers,
                              config.model.seed)

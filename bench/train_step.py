@@ -1,7 +1,7 @@
 """Time one WGAN-GP iteration of the project's updater, against PyTorch on the same step.
 
-    python bench/train_step.py [--peer torch] [--plain] [--resize] [--lazy] [--reps 7]
-        [--threads 2]
+    python bench/train_step.py [--peer torch] [--plain] [--resize] [--lazy]
+        [--configs tiny,small,large] [--reps 7] [--threads 2]
 
 Each config builds the project's networks and updater on synthetic batches
 (no disk). Variants: 'chainer' (the project as it trains: the fast CPU path when
@@ -50,9 +50,9 @@ class ChainerStep:
                  for _ in range(4 * batch)]
         optimizers = {'gen': make_optimizer(gen, AdamConfig()),
                       'critic': make_optimizer(critic, AdamConfig())}
-        self.updater = WGANGPUpdater(make_iterator(clips, batch, 0, 0), optimizers, critic_iter,
-                                     10.0, 0, device, clip_converter,
-                                     penalty_every=penalty_every)
+        self.updater = WGANGPUpdater(make_iterator(clips, batch, 0, 0), optimizers,
+                                     critic_iter=critic_iter, device=device,
+                                     converter=clip_converter, penalty_every=penalty_every)
 
     def __call__(self):
         with chainer.using_config('fast_cpu', self.fast):

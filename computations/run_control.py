@@ -10,9 +10,13 @@ import signal
 import sys
 
 import chainer
+import numpy as np
 from chainer import training
 from chainer.training import extensions
 
+from nn.DCGAN import build_networks
+from nn.network_files import SETTINGS_ENTRY
+from utils.config_parse import config_from_text
 from utils.npz_entries import NpzError, read_entries, read_entry
 from utils.errors import UserError
 
@@ -126,6 +130,110 @@ def check_resume_file(resume_from):
     if iteration is None:
         raise SnapshotMismatch(f'{where}: not a trainer snapshot (no updater/iteration entry;'
                                ' a generator or critic file?); expected a snapshot_iter_N file')
+
+
+NETWORKS = {'gen': 'generator', 'critic': 'critic'}  # the snapshot's updater/model:NAME
+
+
+def check_resume_shapes(model, out_dir, resume_from):
+    """SnapshotMismatch, before any work, when the snapshot a resume would load first holds
+    networks of other shapes than ModelConfig model builds: one line saying what differs
+    (from the run's settings when its files carry them) and what to do. Reads each
+    parameter's entry alone; a damaged snapshot is left to resume() to report."""
+    path = _first_snapshot(out_dir, resume_from)
+    if path is None:
+        return
+    state = np.random.get_state()  # building draws initial weights; leave no trace
+    try:
+        built = dict(zip(NETWORKS, build_networks(model)))
+    finally:
+        np.random.set_state(state)
+    try:
+        difference = _first_difference(path, built, model)
+    except NpzError:
+        return
+    if difference is not None:
+        raise _shape_mismatch(path, *difference, model, out_dir, resume_from)
+
+
+def _first_difference(path, built, model):
+    """(network, parameter, stored array or None, shape built or None) of the first
+    parameter of the {NAME: link} built that the snapshot at path holds in another shape
+    or not at all (or a frame critic model has none of); None when all fit."""
+    for prefix, link in built.items():
+        for name, param in sorted(link.namedparams()):
+            stored = read_entry(path, f'updater/model:{prefix}{name}')
+            if stored is None or stored.shape != param.shape:
+                return NETWORKS[prefix], name[1:], stored, param.shape
+    frames = None if model.critic_frame_ch else read_entry(path, 'updater/model:critic/f1/W')
+    return None if frames is None else ('critic', 'f1/W', frames, None)
+
+
+def _first_snapshot(out_dir, resume_from):
+    """The snapshot resume() would try first: the named one, or out_dir's newest readable
+    one; None for none."""
+    if resume_from == 'none':
+        return None
+    if resume_from != 'latest':
+        return resume_from if os.path.isfile(resume_from) else None
+    for _, path in snapshots(out_dir):
+        try:
+            read_entry(path, 'updater/iteration')
+        except NpzError:
+            continue
+        return path
+    return None
+
+
+SHAPE_KEYS = ('ch', 'critic_ch', 'critic_frame_ch', 'latent_dim', 'upsample')
+
+
+def networks_in_words(model, other):
+    """model's network shapes, as 'ch 64, 32x32x16' (frame_size x frame_size x n_frames),
+    with each other shape key where it differs from ModelConfig other's."""
+    size = f'{model.frame_size}x{model.frame_size}x{model.n_frames}'
+    words = [f'ch {model.ch}', size] + [f'{key} {getattr(model, key)}' for key in SHAPE_KEYS[1:]
+                                        if getattr(model, key) != getattr(other, key)]
+    return ', '.join(words)
+
+
+def _snapshot_model(path):
+    """The ModelConfig of the run a snapshot belongs to: the settings its gen_iter_N.npz
+    carries, else the setup.ini beside it; None when neither can be read."""
+    folder = os.path.dirname(path)
+    match = re.fullmatch(r'snapshot_iter_(\d+)', os.path.basename(path))
+    try:
+        if match:
+            gen = os.path.join(folder, f'gen_iter_{match.group(1)}.npz')
+            text = read_entry(gen, SETTINGS_ENTRY) if os.path.isfile(gen) else None
+            if text is not None:
+                return config_from_text(str(text), gen).model
+        with open(os.path.join(folder, 'setup.ini'), encoding='utf-8') as ini:
+            return config_from_text(ini.read(), os.path.join(folder, 'setup.ini')).model
+    except (OSError, UnicodeDecodeError, UserError):
+        return None
+
+
+def _shape_mismatch(path, network, name, stored, own_shape, model, out_dir, resume_from):
+    """The SnapshotMismatch of a snapshot whose `network` parameter `name` is stored as
+    `stored` (None: absent) where model's has own_shape (None: has none)."""
+    theirs = _snapshot_model(path)
+    if theirs is not None and networks_in_words(theirs, model) != networks_in_words(model,
+                                                                                    theirs):
+        held = f'a {network} of {networks_in_words(theirs, model)}'
+        asked = networks_in_words(model, theirs)
+    else:
+        def shape(array_shape):
+            return 'none' if array_shape is None else str(tuple(array_shape))
+        held = f'a {network} whose {name} is {shape(None if stored is None else stored.shape)}'
+        asked = f'{name} {shape(own_shape)}'
+    if resume_from == 'latest':
+        way_out = (f'[SAVING] out_dir = {out_dir!r} holds another run; choose another out_dir'
+                   ' (or resume that run with the setup.ini it was made with)')
+    else:
+        way_out = (f'[SAVING] resume = {resume_from!r} is another run; resume it with the'
+                   ' setup.ini it was made with')
+    return SnapshotMismatch(f'{path} holds {held}; this config asks for {asked}: {way_out}')
 
 
 def _own_state(trainer):

@@ -24,7 +24,8 @@ from utils.safe_files import write_text
 
 MARKER = '.videogan-run'
 LOCK = '.videogan-run.lock'
-RUN_NAMES = ('setup.ini', 'log', 'index.html', 'loss.png', 'wdist.png', 'quality.png', 'samples')
+RUN_NAMES = ('setup.ini', 'log', 'index.html', 'loss.png', 'wdist.png', 'quality.png',
+             'quality.json', 'samples')
 RUN_FILE = re.compile(r'snapshot_iter_\d+|\w+_iter_\d+\.npz')
 RUN_ID_ENTRY = 'extensions/run_identity/run_id'
 

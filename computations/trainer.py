@@ -15,11 +15,12 @@ from chainer.training import extensions
 from computations.distributed import World, multi_node
 from computations.flat_adam import FlatAdam
 from computations.generator_average import GeneratorAverage
+from computations.progress import Progress
 from computations.quality import REPORTED, quality_metric
 from computations.rate_schedule import annealed_rates
 from computations.run_control import EveryOrLast, RunLength, latch_interrupt
 from computations.run_folder import RunIdentity
-from computations.run_page import REPORT_KEYS, run_page
+from computations.run_page import REPORT_KEYS, RunPage
 from computations.sampling import generate_videos
 from computations.updater import Diverged, WGANGPUpdater
 from datastream.framereader import clip_converter
@@ -29,6 +30,7 @@ from utils.npz_entries import write_entries
 from utils.video_io import save_gif, tile_grid
 
 SNAPSHOT_PATTERN = 'snapshot_iter_{.updater.iteration}'
+PLOT_INCHES = (9, 4.5)  # at matplotlib's 100 dpi, 900 x 450 pixels before the legend
 
 
 def sample_gifs(generator_at, z, out_dir):
@@ -87,13 +89,23 @@ def _add_reports(trainer, saving, report_out, run_length):
     printed = [key for key in REPORT_KEYS if key != 'data/skipped'
                and (saving.quality_interval or key not in REPORTED)]
     trainer.extend(extensions.PrintReport(printed, out=report_out), trigger=disp)
-    trainer.extend(extensions.ProgressBar(training_length=run_length.length,
-                                          update_interval=max(1, min(10, saving.disp_interval))))
+    trainer.extend(Progress(run_length, max(saving.disp_interval, saving.plot_interval)))
     plot = (saving.plot_interval, 'iteration')
-    trainer.extend(extensions.PlotReport(['gen/loss', 'critic/loss'], 'iteration',
-                                         trigger=plot, file_name='loss.png'))
-    trainer.extend(extensions.PlotReport(['critic/wdist', 'critic/gp'], 'iteration',
-                                         trigger=plot, file_name='wdist.png'))
+    trainer.extend(plot_report(['gen/loss', 'critic/loss'], 'loss.png', plot, 'loss',
+                               'Losses (critic: -wdist + lambda * gp)'))
+    trainer.extend(plot_report(['critic/wdist', 'critic/gp'], 'wdist.png', plot, 'value',
+                               'Wasserstein estimate and gradient penalty'))
+
+
+def plot_report(keys, file_name, trigger, ylabel, title):
+    """A PlotReport of keys against the iteration, in a figure wide enough to read on the
+    run page, its axes labelled."""
+    def label(figure, axes, summary):
+        figure.set_size_inches(*PLOT_INCHES)
+        axes.set_ylabel(ylabel)
+        axes.set_title(title)
+    return extensions.PlotReport(keys, 'iteration', trigger=trigger, file_name=file_name,
+                                 postprocess=label)
 
 
 def _add_snapshots(trainer, networks, config, run_length):
@@ -118,9 +130,10 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
     optimizers = {'gen': multi_node(make_optimizer(gen, config.adam), world),
                   'critic': multi_node(make_optimizer(critic, config.adam,
                                                       config.adam.critic_learning_rate), world)}
-    updater = WGANGPUpdater(iterator, optimizers, config.adam.critic_iter,
-                            config.adam.penalty_coeff, config.model.seed, device, clip_converter,
-                            world.rank, world.size, config.adam.penalty_every)
+    updater = WGANGPUpdater(iterator, optimizers, critic_iter=config.adam.critic_iter,
+                            penalty_coeff=config.adam.penalty_coeff, seed=config.model.seed,
+                            device=device, converter=clip_converter, rank=world.rank,
+                            size=world.size, penalty_every=config.adam.penalty_every)
     run_length = RunLength(config.model.iterations, config.model.epochs)
     trainer = training.Trainer(updater, run_length, out=out_dir)
     if config.adam.anneal:
@@ -139,8 +152,9 @@ def _add_quality(trainer, config, generator_at, dataset, run_length):
         metric = quality_metric(generator_at, dataset, saving.feature_net, saving.quality_clips,
                                 config.model.seed)
         trainer.extend(metric, trigger=EveryOrLast(saving.quality_interval, run_length))
-        trainer.extend(extensions.PlotReport(list(REPORTED), 'iteration', file_name='quality.png',
-                                             trigger=(saving.quality_interval, 'iteration')))
+        trainer.extend(plot_report(list(REPORTED), 'quality.png',
+                                   (saving.quality_interval, 'iteration'), 'score',
+                                   'Quality (lower is better)'))
 
 
 def _add_average(trainer, gen, model):
@@ -166,7 +180,7 @@ def _add_outputs(trainer, config, gen, critic, out_dir, report_out, run_length):
     every_plot = EveryOrLast(config.saving.plot_interval, run_length)
     shown = networks['gen'] if average is None else average.standing
     trainer.extend(sample_gifs(shown, z, out_dir), trigger=every_plot)
-    trainer.extend(run_page(out_dir, config), trigger=every_plot)
+    trainer.extend(RunPage(out_dir, config, run_length), trigger=every_plot)
     return shown
 
 

@@ -24,10 +24,11 @@ class Diverged(UserError):
 
 class WGANGPUpdater(training.StandardUpdater):
     """Iterator 'main' yields (clip, n_skipped) examples; optimizers are
-    'gen' and 'critic'. A non-finite loss stops training (Diverged) before it
-    changes any weight; skipped_clips counts the unreadable clips skipped so far."""
+    'gen' and 'critic'. A non-finite loss stops training (Diverged) at the end of
+    its iteration, before any extension can write what it changed; skipped_clips counts
+    the unreadable clips skipped so far."""
 
-    def __init__(self, iterator, optimizers, critic_iter=5, penalty_coeff=10.0,
+    def __init__(self, iterator, optimizers, *, critic_iter=5, penalty_coeff=10.0,
                  seed=0, device=None, converter=None, rank=0, size=1, penalty_every=1):
         """penalty_every: see the module's docstring. rank, size: this process among
         `size` data-parallel ranks (see computations/distributed.py); every rank draws the
@@ -80,8 +81,9 @@ class WGANGPUpdater(training.StandardUpdater):
         loss, wdist, penalty = self.critic.wgan_loss(
             real, fake, eps, self.penalty_every * self.penalty_coeff)
         if penalty is not None:
-            chainer.report({'gp': penalty}, self.critic)
-        chainer.report({'loss': loss, 'wdist': wdist}, self.critic)
+            chainer.report({'gp': penalty, 'loss': self.penalty_coeff * penalty - wdist},
+                           self.critic)
+        chainer.report({'wdist': wdist}, self.critic)
         return loss
 
     def generator_loss(self, batch):
@@ -100,23 +102,35 @@ class WGANGPUpdater(training.StandardUpdater):
         critic_opt = self.get_optimizer('critic')
         gen_opt = self.get_optimizer('gen')
         iterator = self.get_iterator('main')
+        self._losses = []
         for step in range(self.iteration * self.critic_iter,
                           (self.iteration + 1) * self.critic_iter):
-            critic_opt.update(self._checked(self.critic_loss, 'critic'),
+            critic_opt.update(self._kept(self.critic_loss, 'critic'),
                               self._real_batch(iterator), step % self.penalty_every == 0)
-        gen_opt.update(self._checked(self.generator_loss, 'generator'), iterator.batch_size)
+        gen_opt.update(self._kept(self.generator_loss, 'generator'), iterator.batch_size)
+        self._check_finite()
 
-    def _checked(self, loss_of, name):
-        """loss_of, raising Diverged before any update by a non-finite loss."""
-        def checked_loss(*args):
+    def _kept(self, loss_of, name):
+        """loss_of, its loss kept on the device for the one finiteness check of the
+        iteration (reading each loss would make the host wait for the device six times)."""
+        def kept_loss(*args):
             loss = loss_of(*args)
-            value = float(loss.array)
-            if not np.isfinite(value):
-                raise Diverged(f'training diverged at iteration {self.iteration + 1}: the {name}'
-                               f' loss is {value}; no snapshot of it was written. Resume the'
-                               ' last snapshot with a lower [ADAM] learning_rate')
+            self._losses.append((name, loss.array))
             return loss
-        return checked_loss
+        return kept_loss
+
+    def _check_finite(self):
+        """Diverged, naming the iteration and the first non-finite loss, when any loss of
+        this iteration was not finite: read as one flag. The finite_weights extension
+        (computations/trainer.py) runs before every snapshot, so none of the weights
+        such a loss moved is ever written."""
+        xp = chainer.backends.cuda.get_array_module(self._losses[0][1])
+        if bool(xp.isfinite(xp.stack([value for _, value in self._losses])).all()):
+            return
+        name, value = next((n, float(v)) for n, v in self._losses if not np.isfinite(float(v)))
+        raise Diverged(f'training diverged at iteration {self.iteration + 1}: the {name}'
+                       f' loss is {value}; no snapshot of it was written. Resume the last'
+                       ' snapshot with a lower [ADAM] learning_rate')
 
     def serialize(self, serializer):
         super().serialize(serializer)

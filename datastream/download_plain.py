@@ -14,7 +14,6 @@ backoff. Rows whose ids cannot name a file (youtube_bb.valid_clips) are recorded
 there too and never written. A clip file already there that job-list.txt does
 not list is kept, never replaced. Next: datastream/split_video.py.
 """
-import argparse
 import csv
 import os
 import sys
@@ -25,13 +24,15 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
+from tqdm import tqdm
+
 from datastream.backends import (DEFAULT_FRAME_SIZE, NETWORK_TIMEOUT,
                                  Transient, Unavailable, get_backend)
 from datastream.video_cut import VideoError, cut_clips, open_video
 from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,
                                    clips_from_rows, fetch_csv, read_rows, utf8_lines,
                                    valid_clips)
-from utils.cli import check_ranges, run
+from utils.cli import check_ranges, parser as new_parser, run
 from utils.safe_files import ensure_output_dir
 
 RETRIED_REASONS = {'network', 'unreadable-download', 'backend-error'}
@@ -128,8 +129,8 @@ def _in_the_way(clips, out, jobs):
     kept = [c for c in clips if clip_path(c) not in jobs.done
             and os.path.lexists(os.path.join(out, clip_path(c)))]
     for clip in kept:
-        print(f'\nwarning: {os.path.join(out, clip_path(clip))} is not listed in job-list.txt,'
-              ' so it is kept and not cut again (delete it to have it cut)', file=sys.stderr)
+        tqdm.write(f'warning: {os.path.join(out, clip_path(clip))} is not listed in job-list.txt,'
+                   ' so it is kept and not cut again (delete it to have it cut)', file=sys.stderr)
     return kept
 
 
@@ -177,20 +178,24 @@ def download_all(videos, out, backend, args, rejected=()):
     todo = {v: c for v, c in videos.items() if v not in failures.permanent}
     total = Counter({'failed:earlier': sum(len(c) for v, c in videos.items() if v not in todo),
                      'failed:bad-id': len(rejected)})
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+    with ThreadPoolExecutor(max_workers=args.workers) as pool, progress(len(todo)) as bar:
         futures = [pool.submit(run_video, v, c, out, backend, jobs, failures, args)
                    for v, c in todo.items()]
         try:
-            for done, future in enumerate(futures, start=1):
+            for future in futures:
                 total += future.result()
-                print(f'\rvideos {done}/{len(futures)}: {total["written"]} clips written,'
-                      f' {total["skipped"]} already done, {failed(total)} failed',
-                      end='', file=sys.stderr, flush=True)
+                bar.set_postfix_str(f'{total["written"]} clips written, {total["skipped"]}'
+                                    f' already done, {failed(total)} failed', refresh=False)
+                bar.update()
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)  # start no further video
             raise
-    print(file=sys.stderr)
     return total
+
+
+def progress(n_videos):
+    """The progress bar of n_videos on stderr, shown only when stderr is a terminal."""
+    return tqdm(total=n_videos, desc='videos', unit='video', file=sys.stderr, disable=None)
 
 
 def failed(total):
@@ -204,24 +209,35 @@ def summary(total):
             f' failed {failed(total)}' + (f' ({reasons})' if reasons else ''))
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+def build_parser():
+    parser = new_parser(__doc__.strip().splitlines()[0])
     parser.add_argument('csv', nargs='?', help='annotation file (.csv or .csv.gz)')
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--fetch-csv', choices=CSV_NAMES, help='download this official file')
-    parser.add_argument('--classes', default='', help='class ids or names, comma separated')
+    parser.add_argument('--fetch-csv', choices=CSV_NAMES, help='download this official'
+                        ' annotation file into --out instead of naming one')
+    parser.add_argument('--classes', default='', help='class ids or names, comma separated'
+                        ' (default: every class)')
     parser.add_argument('--present-only', action='store_true',
                         help='only rows where the object is present')
-    parser.add_argument('--limit', type=int, default=0, help='at most this many videos')
-    parser.add_argument('--min-seconds', type=float, default=0.0, help='shortest clip kept')
-    parser.add_argument('--workers', type=int, default=4, help='videos in parallel')
-    parser.add_argument('--backend', choices=['pytubefix', 'yt-dlp'], default='pytubefix')
+    parser.add_argument('--limit', type=int, default=0, help='at most this many videos'
+                        ' (0 = all)')
+    parser.add_argument('--min-seconds', type=float, default=0.0,
+                        help='shortest clip kept, seconds')
+    parser.add_argument('--workers', type=int, default=4, help='videos downloaded and cut in'
+                        ' parallel (threads, 1 to 64)')
+    parser.add_argument('--backend', choices=['pytubefix', 'yt-dlp'], default='pytubefix',
+                        help='YouTube downloader (datastream/backends.py)')
     parser.add_argument('--retries', type=int, default=3, help='retries of network errors')
     parser.add_argument('--backoff', type=float, default=2.0, help='first retry delay, s')
     parser.add_argument('--frame-size', type=int, default=DEFAULT_FRAME_SIZE,
                         help='smallest video height wanted, px (the training frame size)')
     parser.add_argument('--timeout', type=float, default=NETWORK_TIMEOUT,
                         help='seconds without an answer before a network call is retried')
+    return parser
+
+
+def parse_args(argv):
+    parser = build_parser()
     args = parser.parse_args(argv)
     check_ranges(args, (('limit', 0, None), ('min_seconds', 0, 86400), ('workers', 1, 64),
                         ('retries', 0, 20), ('backoff', 0, MAX_DELAY), ('frame_size', 1, 4320),

@@ -76,8 +76,11 @@ def _mask(kind, y, x, cy, cx, radius):
     return (dy >= -radius) & (dy <= radius) & (np.abs(dx) <= (dy + radius) / 2)
 
 
-def render_clip(rng, n_frames=32, size=64, look=STANDARD):
-    """One clip as uint8 (T, S, S, 3) RGB and the factors that generated it."""
+def render_clip(rng, n_frames=32, size=64, look=STANDARD, discs=False):
+    """One clip as uint8 (T, S, S, 3) RGB and the factors that generated it. discs: every
+    shape drawn as a disc of its colour, radius and path instead (the same random draws,
+    so the same clip but for the shape kinds, which its factors then name 'circle'):
+    the quality ladder's test of whether a measure sees shape kinds (metrics/ladder.py)."""
     frames, drift = _background(rng, n_frames, size, look.background)
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     shapes = []
@@ -89,6 +92,7 @@ def render_clip(rng, n_frames=32, size=64, look=STANDARD):
         start = rng.uniform(radius, size - radius, 2)
         cy = _bounce(start[0], velocity[0], radius, size - radius, n_frames)
         cx = _bounce(start[1], velocity[1], radius, size - radius, n_frames)
+        kind = 'circle' if discs else kind
         frames[_mask(kind, y, x, cy, cx, radius)] = PALETTE[colour]
         shapes.append({'kind': kind, 'colour': colour, 'radius': round(radius, 2),
                        'velocity': np.round(velocity, 3).tolist()})
@@ -96,10 +100,11 @@ def render_clip(rng, n_frames=32, size=64, look=STANDARD):
     return np.clip(frames, 0, 255).astype(np.uint8), factors
 
 
-def numbered_clip(seed, number, look=STANDARD, n_frames=32, size=64):
+def numbered_clip(seed, number, look=STANDARD, n_frames=32, size=64, discs=False):
     """Clip `number` of the built-in data made with `seed` in a Look, and its factors:
-    render_clip from the clip's own random generator, seeded by (seed, number)."""
-    return render_clip(np.random.RandomState([seed, number]), n_frames, size, look)
+    render_clip from the clip's own random generator, seeded by (seed, number); with
+    discs, the same clip with every shape drawn as a disc."""
+    return render_clip(np.random.RandomState([seed, number]), n_frames, size, look, discs)
 
 
 def stacked_jpeg_bytes(frames, quality=95):

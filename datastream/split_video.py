@@ -16,7 +16,6 @@ An index.txt already there keeps every line: new folders are added at its end.
 Ctrl-C or SIGTERM stops every worker at its next frame; the folders they were
 writing are removed, so a rerun redoes those videos.
 """
-import argparse
 import hashlib
 import multiprocessing
 import os
@@ -27,11 +26,12 @@ from concurrent.futures import ProcessPoolExecutor
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from datastream.framereader import VIDEO_EXTS, square_frame
 from datastream.moving_shapes import write_stacked_jpeg
 from datastream.video_cut import VideoError, frames_with_times
-from utils.cli import check_ranges, run
+from utils.cli import check_ranges, parser as new_parser, run
 from utils.errors import UserError
 from utils.safe_files import ensure_output_dir, remove_owned, write_text
 
@@ -247,15 +247,19 @@ def write_index(out):
 
 
 def _tally(videos, results):
-    """Counter of the results of videos, with progress on stderr."""
+    """Counter of the results of videos, with a progress bar on stderr when it is a
+    terminal (tqdm) and a warning line for each unreadable video."""
     total = Counter()
-    for done, (video, (status, clips, note)) in enumerate(zip(videos, results), start=1):
-        total[status] += 1
-        total['clips'] += clips
-        if status == 'unreadable':
-            print(f'\nwarning: skipping unreadable video {video}: {note}', file=sys.stderr)
-        print(f'\rvideos {done}/{len(videos)}: {total["clips"]} clips', end='', file=sys.stderr)
-    print(file=sys.stderr)
+    with tqdm(total=len(videos), desc='videos', unit='video', file=sys.stderr,
+              disable=None) as bar:
+        for video, (status, clips, note) in zip(videos, results):
+            total[status] += 1
+            total['clips'] += clips
+            if status == 'unreadable':
+                tqdm.write(f'warning: skipping unreadable video {video}: {note}',
+                           file=sys.stderr)
+            bar.set_postfix_str(f'{total["clips"]} clips', refresh=False)
+            bar.update()
     return total
 
 
@@ -286,19 +290,30 @@ def split_all(videos, out, args):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+def build_parser():
+    parser = new_parser(__doc__.strip().splitlines()[0])
     parser.add_argument('inputs', nargs='*', help='video files or folders of videos')
-    parser.add_argument('--jobs', action='append', default=[], help="the downloader's job list")
+    parser.add_argument('--jobs', action='append', default=[], help="the downloader's job list"
+                        ' (OUT/job-list.txt of datastream/download_plain.py); may be repeated')
     parser.add_argument('--out', required=True, help='dataset folder')
-    parser.add_argument('--fps', type=float, default=25.0)
+    parser.add_argument('--fps', type=float, default=25.0, help='frames per second of the'
+                        ' clips: each video is resampled to it by timestamps')
     parser.add_argument('--skip', type=int, default=0, help='leading frames to drop')
     parser.add_argument('--size', type=int, default=128, help='frame size in pixels')
     parser.add_argument('--frames', type=int, default=32, help='frames per clip')
-    parser.add_argument('--min-frames', type=int, default=16, help='shortest tail kept')
-    parser.add_argument('--max-clips', type=int, default=0, help='per video (0 = all)')
-    parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--delete-source', action='store_true')
+    parser.add_argument('--min-frames', type=int, default=16, help='frames of the shortest'
+                        ' tail kept (padded with its last frame)')
+    parser.add_argument('--max-clips', type=int, default=0, help='clips per video at most'
+                        ' (0 = all)')
+    parser.add_argument('--workers', type=int, default=2, help='videos split in parallel'
+                        ' (processes, 1 to 256)')
+    parser.add_argument('--delete-source', action='store_true', help='delete each source'
+                        ' video once all its clips are written')
+    return parser
+
+
+def parse_args(argv):
+    parser = build_parser()
     args = parser.parse_args(argv)
     check_ranges(args, (('fps', 0.001, 1000), ('size', 1, 4096), ('frames', 1, 10000),
                         ('min_frames', 1, None), ('skip', 0, None),

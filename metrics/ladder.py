@@ -8,15 +8,16 @@ import cv2
 import numpy as np
 
 from datastream.framereader import to_float as pixels_to_float
-from datastream.moving_shapes import numbered_clip
+from datastream.moving_shapes import LOOKS, numbered_clip
 
 
-def real_clips(seed, n, n_frames, size, jpeg_quality=95):
-    """n built-in clips rendered with seeds (seed, i), through the JPEG round trip
-    the dataset's files make."""
+def real_clips(seed, n, n_frames, size, jpeg_quality=95, discs=False, look='standard'):
+    """n built-in clips of a look rendered with seeds (seed, i), through the JPEG round
+    trip the dataset's files make; with discs, the same clips with every shape drawn as
+    a disc of its colour, size and path."""
     clips = []
     for i in range(n):
-        frames = numbered_clip(seed, i, n_frames=n_frames, size=size)[0]
+        frames = numbered_clip(seed, i, LOOKS[look], n_frames, size, discs)[0]
         ok, data = cv2.imencode('.jpg', frames.reshape(-1, size, 3),
                                 [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         clips.append(cv2.imdecode(data, cv2.IMREAD_COLOR).reshape(frames.shape))
@@ -51,12 +52,17 @@ def noise(clips, rng):
     return rng.randint(0, 256, clips.shape).astype(np.uint8)
 
 
-def ladder(clips, seed=0):
-    """{name: changed clips}, from mild to severe, of real clips (N, T, H, W, 3)."""
+def ladder(clips, seed=0, discs=None):
+    """{name: changed clips}, from mild to severe, of real clips (N, T, H, W, 3); with
+    discs (real_clips(..., discs=True) of the same clips) also 'discs', the shape kinds
+    lost and all else kept."""
     rng = np.random.RandomState(seed)
-    return {'blur sigma 1.5': blurred(clips, 1.5), 'no motion': frozen(clips),
-            'flicker': flickering(clips), 'blur sigma 3': blurred(clips, 3.0),
-            'frames shuffled': shuffled(clips, rng), 'uniform noise': noise(clips, rng)}
+    rungs = {'blur sigma 1.5': blurred(clips, 1.5), 'no motion': frozen(clips),
+             'flicker': flickering(clips), 'blur sigma 3': blurred(clips, 3.0),
+             'frames shuffled': shuffled(clips, rng), 'uniform noise': noise(clips, rng)}
+    if discs is not None:
+        rungs['discs'] = discs
+    return rungs
 
 
 def to_float(clips):

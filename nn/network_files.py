@@ -6,8 +6,12 @@ A file written by training (gen_iter_N.npz, gen_avg_iter_N.npz, critic_iter_N.np
 chainer's save_npz entries plus SETTINGS_ENTRY, the run's setup.ini text, so a generator
 file alone says how to build its network. Files written before that carry no settings;
 their run's setup.ini (beside them, or named) says it instead.
+
+--model of utils/generate.py and utils/evaluate.py names a generator file or a run folder;
+resolve_generator picks the folder's generator, in this one place for both.
 """
 import os
+import re
 
 import chainer
 import numpy as np
@@ -48,6 +52,40 @@ def require_file(path, what, hint=''):
         raise ModelError(f'{path}: is a folder; expected a {what} .npz file')
     if not os.path.isfile(path):
         raise ModelError(f'{path}: {what} file not found{hint}')
+
+
+# A run folder's generator files, best first: the moving average, then the plain generator
+# (each the newest, N compared as a number); then the shipped and converted models' name.
+RUN_GENERATORS = (re.compile(r'gen_avg_iter_([0-9]+)\.npz'),
+                  re.compile(r'gen_iter_([0-9]+)\.npz'))
+MODEL_FILE = 'generator.npz'
+
+
+def newest_generator(folder):
+    """The generator of a run folder: its newest gen_avg_iter_N.npz, else its newest
+    gen_iter_N.npz, else its generator.npz (models/, a converted seed model); None when
+    it holds none of them."""
+    names = [name for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name))]
+    for pattern in RUN_GENERATORS:
+        numbered = [(int(match.group(1)), name) for match, name in
+                    ((pattern.fullmatch(name), name) for name in names) if match]
+        if numbered:
+            return os.path.join(folder, max(numbered)[1])
+    return os.path.join(folder, MODEL_FILE) if MODEL_FILE in names else None
+
+
+def resolve_generator(path, option='--model'):
+    """The generator file that `option path` names: path itself when it is not a folder
+    (a missing file is then reported 'not found' by require_file), else the folder's
+    newest_generator; ModelError naming the folder when it holds none."""
+    if not os.path.isdir(path):
+        return path
+    found = newest_generator(path)
+    if found is None:
+        raise ModelError(f'{option} {path}: the folder holds no gen_avg_iter_N.npz,'
+                         f' gen_iter_N.npz or {MODEL_FILE}; expected a generator .npz or a'
+                         ' run folder with one')
+    return found
 
 
 def config_for(path, config_path=None, what='network', hint=''):

@@ -17,10 +17,10 @@ application is a large share of a step (bench/RESULTS.md), on the CPU and even
 more so on a GPU. `chainer.config.fused_nodes = False` keeps one node per function
 (the kernels above still serve the convolutions).
 
-Used automatically when torch imports: for numpy arrays while
-`chainer.config.fast_cpu` is true, for CuPy arrays while `chainer.config.fast_gpu`
-is true and torch sees a CUDA device ([MODEL] fast_cpu / fast_gpu, both on by
-default). Otherwise Chainer's own functions run.
+Used for numpy arrays while `chainer.config.fast_cpu` is true, for CuPy arrays while
+`chainer.config.fast_gpu` is true and torch sees a CUDA device; both are set once per run
+by `select` from the one switch ([MODEL] kernels, the scripts' --kernels: auto, torch or
+chainer). Otherwise Chainer's own functions run.
 """
 import functools
 
@@ -28,6 +28,8 @@ import numpy as np
 import chainer
 import chainer.functions as F
 from chainer import function_node
+
+from utils.errors import UserError
 
 try:
     import torch
@@ -47,10 +49,27 @@ def available():
 @functools.lru_cache(maxsize=None)
 def cuda_available():
     """True when PyTorch is importable and sees a CUDA device (asked once)."""
-    ready = torch is not None and torch.cuda.is_available()
-    if ready:
+    return torch is not None and torch.cuda.is_available()
+
+
+def select(kernels, on_gpu, where='[MODEL] kernels'):
+    """Resolve the accelerator switch once for a run on the CPU or a GPU and apply it:
+    'auto' takes PyTorch's kernels where torch is installed (and, on a GPU, sees it),
+    'torch' requires them (UserError naming `where` otherwise), 'chainer' keeps Chainer's
+    own. Returns 'torch' or 'chainer'."""
+    ready = cuda_available() if on_gpu else available()
+    if kernels == 'torch' and not ready:
+        need = 'a CUDA build of torch that sees the GPU' if on_gpu else 'torch installed'
+        raise UserError(f"{where} = torch: expected {need} (make setup-fast, or pip install -e"
+                        " '.[fast]'); or set it to auto or chainer")
+    if kernels not in ('auto', 'torch', 'chainer'):
+        raise UserError(f'{where} = {kernels!r}: expected auto, torch or chainer')
+    chosen = 'torch' if ready and kernels != 'chainer' else 'chainer'
+    chainer.global_config.fast_cpu = chosen == 'torch' and not on_gpu
+    chainer.global_config.fast_gpu = chosen == 'torch' and on_gpu
+    if chosen == 'torch' and on_gpu:
         torch.backends.cudnn.benchmark = True  # the shapes repeat every step
-    return ready
+    return chosen
 
 
 def in_use(x):

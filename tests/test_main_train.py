@@ -43,18 +43,44 @@ class Links(HTMLParser):
         self.targets += [value for name, value in attrs if name in ('src', 'href')]
 
 
+def shown_python():
+    """sys.executable as main_train shows it: relative when below the project root."""
+    relative = os.path.relpath(sys.executable, ROOT)
+    return relative if not relative.startswith('..') else os.path.abspath(sys.executable)
+
+
+def printed_rows(stdout):
+    """The log table's rows as {column: value} (each row begins with an erase, \x1b[J)."""
+    header = next(line.split() for line in stdout.splitlines() if line.startswith('epoch '))
+    return [dict(zip(header, map(float, line[3:].split())))
+            for line in stdout.splitlines() if line.startswith('\x1b[J')]
+
+
 def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
-    result = run('main_train.py', '--config', tiny_ini)
+    result = run('main_train.py', '--config', tiny_ini, '--set', 'ADAM.penalty_every=2')
     assert result.returncode == 0, result.stderr
     assert 'gen/loss' in result.stdout and 'critic/wdist' in result.stdout
-    assert 'finished at iteration 3' in result.stdout
+    assert re.search(r'finished at iteration 3: the run reached its length \(3 iterations\) in'
+                     r' \d+:\d\d:\d\d of training', result.stdout), result.stdout
     out = tmp_path / 'run'
+    assert f'  run page      {out / "index.html"}' in result.stdout
+    assert (f'  generate:     {shown_python()} utils/generate.py --model {out / "gen_iter_3.npz"}'
+            in result.stdout)
+    # the progress line, not chainer's ProgressBar (per-epoch bar, 'inf iters/sec')
+    assert re.search(r'^iteration 2/3 \(66%\), [\d.e+]+ it/s, \d+:\d\d:\d\d left$', result.stdout,
+                     re.MULTILINE), result.stdout
+    assert 'iters/sec' not in result.stdout and 'this epoch' not in result.stdout
+    # the last of 2 critic steps has no penalty: critic/loss is not that step's -wdist
+    rows = printed_rows(result.stdout)
+    assert len(rows) == 3 and all(row['critic/loss'] != -row['critic/wdist'] for row in rows)
     for name in ('log', 'loss.png', 'wdist.png', 'setup.ini', 'snapshot_iter_3',
                  'gen_iter_3.npz', 'critic_iter_3.npz', 'snapshot_iter_2'):
         assert (out / name).is_file(), name
     assert gif_info(out / 'samples' / 'iter_0000003.gif') == (16, (16 * 2 + 1,) * 2)
+    text = (out / 'index.html').read_text()
+    assert 'class="state finished">finished</span>' in text and 'refresh' not in text
     page = Links()
-    page.feed((out / 'index.html').read_text())
+    page.feed(text)
     assert page.targets[:2] == ['loss.png', 'wdist.png']
     assert page.targets[2:] == ['samples/iter_0000003.gif', 'samples/iter_0000002.gif']
     assert all((out / target).is_file() for target in page.targets)
@@ -165,10 +191,16 @@ def test_builtin_dataset_is_made_on_first_use(tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'made the built-in moving-shapes dataset' in result.stdout
     assert 'on 6 clips' in result.stdout
-    assert re.search(r'quality +[\d.]+ \(semantic [\d.]+, texture [\d.]+, motion [\d.]+\);'
+    assert re.search(r'quality +[\d.]+ \(semantic [\d.]+, texture [\d.]+, motion [\d.]+, kinds [\d.]+\);'
                      r' real clips against real: [\d.]+', result.stdout), result.stdout
     printed = (tmp_path / 'run' / 'train.log').read_text()
     assert 'critic/wdist' in printed and 'critic/wdist' in result.stdout, 'log_file tees'
+    quality = json.loads((tmp_path / 'run' / 'quality.json').read_text())
+    assert quality['iteration'] == 1 and quality['clips'] == 3 and quality['quality'] > 0
+    assert set(quality['real_against_real']) >= {'quality', 'semantic', 'texture', 'motion'}
+    assert f'  quality file  {tmp_path / "run" / "quality.json"}' in result.stdout
+    page = (tmp_path / 'run' / 'index.html').read_text()
+    assert f'<b>{quality["quality"]:.1f}</b> (semantic' in page
 
 
 def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
@@ -188,6 +220,11 @@ def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
     assert len(snapshots) == 1, snapshots
     assert f'stopped by an interrupt at iteration {snapshots[0].split("_")[-1]}' in stdout
     assert 'continue:' in stdout and 'quality' not in stdout.split('stopped by')[-1]
+    assert (f'  continue:     {shown_python()} main_train.py --config'
+            f' {tmp_path / "run" / "setup.ini"} --set SAVING.resume=latest') in stdout
+    page = (tmp_path / 'run' / 'index.html').read_text()
+    assert 'class="state interrupted">interrupted</span>' in page and 'refresh' not in page
+    assert not (tmp_path / 'run' / 'quality.json').exists()
 
 
 def test_quality_metric_is_logged_plotted_and_on_the_run_page(tmp_path, shapes_dir):

@@ -10,6 +10,8 @@ Chainer 7.8.1 (2020) uses three things newer stacks removed:
 Each entry is left alone where the real one imports. Chainer's warning that CuPy lacks cuDNN
 is silenced (see _quiet_cudnn_warning). Every package of this
 project imports this module before chainer (see each package's __init__.py).
+The project's own environment needs it too: it keeps a current setuptools (torch requires
+>= 77.0.3), so `import chainer` alone fails there; `import utils.chainer_compat` first.
 """
 import importlib.metadata
 import sys
@@ -33,7 +35,9 @@ def _restore_sctypes():
 
 def _restore_numpy_distutils():
     try:
-        import numpy.distutils.system_info  # noqa: F401
+        with warnings.catch_warnings():  # numpy < 2 announces numpy.distutils' deprecation
+            warnings.simplefilter('ignore', DeprecationWarning)
+            import numpy.distutils.system_info  # noqa: F401
         return
     except Exception:  # ImportError, or setuptools' distutils shim failing inside it
         pass

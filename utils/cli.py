@@ -1,11 +1,13 @@
-"""What every command-line entry point shares: one error boundary.
+"""What every command-line entry point shares: one error boundary, one --help layout.
 
 `run(main)` runs a script's main: a UserError or an OSError (file missing,
 unwritable, disk full) or running out of memory becomes one line `error: ...`
 on stderr and exit code 2;
 Ctrl-C or SIGTERM becomes the line `interrupted` and exit code 130. Anything
-else is a bug and keeps its traceback.
+else is a bug and keeps its traceback. `parser(description)` is the ArgumentParser
+whose --help shows each option's default.
 """
+import argparse
 import math
 import signal
 import sys
@@ -31,6 +33,24 @@ def check_ranges(args, ranges):
             raise UserError(f'{option} {value}: expected at most {high}')
         if isinstance(value, float) and not math.isfinite(value):
             raise UserError(f'{option} {value}: expected a finite number')
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help with '(default: X)' after each option's help, except where there is no
+    default to show (None, False, an empty list or text) or the help already says it."""
+
+    def _get_help_string(self, action):
+        default, text = action.default, action.help or ''
+        if (default is None or default is False or default is argparse.SUPPRESS
+                or (isinstance(default, (str, list)) and not default) or 'default' in text):
+            return text
+        return super()._get_help_string(action)
+
+
+def parser(description):
+    """The ArgumentParser of a script: --help lists every option with its default."""
+    return argparse.ArgumentParser(description=description,
+                                   formatter_class=DefaultsHelpFormatter)
 
 
 def _raise_interrupt(signum, frame):
@@ -66,3 +86,7 @@ def run(main, argv=None):
         return EXIT_USER_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+KERNELS_HELP = ("the convolutions' kernels: auto (PyTorch's where torch is installed and serves"
+                " the device), torch (PyTorch's, an error without it) or chainer (Chainer's own)")

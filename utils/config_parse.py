@@ -62,6 +62,7 @@ def opt(default, check=None, doc=''):
 
 UPSAMPLING = ('deconv', 'resize')  # the generator's layers that double T, H, W (nn/DCGAN.py)
 BUILTIN_LOOKS = ('standard', 'large')  # the built-in data's looks (datastream/moving_shapes.py)
+KERNELS = ('auto', 'torch', 'chainer')  # the accelerator switch (nn/torch_kernels.select)
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,9 @@ class ModelConfig:
     seed: int = opt(0, between(0, MAX_SEED), 'random seed of weights, data order, latents')
     average_decay: float = opt(0.0, in_range(0.0, 1.0), "decay of the generator's moving"
                                ' average, gen_avg_iter_N.npz (0 = off; 0.999 ~ last 1,000 updates)')
-    fast_cpu: bool = opt(True, None,
-                         'run CPU convolutions on PyTorch kernels when torch is installed')
-    fast_gpu: bool = opt(True, None, 'run GPU convolutions on PyTorch cuDNN kernels when torch'
-                         ' sees the GPU')
+    kernels: str = opt('auto', one_of(KERNELS), "the convolutions' kernels: 'auto' (PyTorch's"
+                       " where torch is installed and serves the device, else Chainer's),"
+                       " 'torch' (PyTorch's; an error without it) or 'chainer' (Chainer's own)")
     critic_edge_gain: float = opt(0.0, at_least(0.0), "the critic sees each frame minus this"
                                   " times its Laplacian (edges count more; 0 = plain pixels)")
     critic_frame_ch: int = opt(0, zero_or(multiple_of(8, 8)), 'channels of the widest layer of'
@@ -209,6 +209,17 @@ RETIRED = {('MODEL', 'frame_critic_every'): (0, 'the 2D frame critic was removed
 
 RETIRED_KEY = object()  # what _convert returns for a retired key: nothing to set
 
+# The accelerator's two older switches, replaced by [MODEL] kernels: `no` for the run's own
+# device (fast_gpu on a GPU, fast_cpu on the CPU) still means kernels = chainer.
+LEGACY_KERNEL_KEYS = {('MODEL', 'fast_cpu'): False, ('MODEL', 'fast_gpu'): True}
+
+
+class _LegacyKernels:
+    """What _convert returns for fast_cpu / fast_gpu: the flag and the device it was for."""
+
+    def __init__(self, on_gpu, value):
+        self.on_gpu, self.value = on_gpu, value
+
 
 def _retired(where, section, key, text):
     """RETIRED_KEY for a retired key holding the value the program now always uses; else
@@ -237,6 +248,11 @@ def _convert(source, section, key, text):
     fields = _section_fields(section)
     if (section, key) in RETIRED:
         return _retired(where, section, key, text)
+    if (section, key) in LEGACY_KERNEL_KEYS:
+        try:
+            return _LegacyKernels(LEGACY_KERNEL_KEYS[(section, key)], _parse_value(bool, text))
+        except ValueError as err:
+            raise ConfigError(f'{where}: expected {err}') from None
     if key not in fields:
         raise ConfigError(f'{source} [{section}]: unknown key {key!r}{_nearest(key, fields)}')
     spec = fields[key]
@@ -321,21 +337,30 @@ def config_from_text(text, source):
 
 def _config_from(parser, path, overrides, check_whole=True):
     values = {name: {} for name in SECTIONS.values()}
-    for section in parser.sections():
-        for key, text in parser.items(section):
-            value = _convert(path, section, key, text)
-            if value is not RETIRED_KEY:
-                values[SECTIONS[section]][key] = value
-    for item in overrides:
-        section, key, text = _split_override(item)
-        value = _convert('--set', section, key, text)
-        if value is not RETIRED_KEY:
+    legacy = []
+    items = [(path, section, key, text) for section in parser.sections()
+             for key, text in parser.items(section)]
+    items += [('--set',) + _split_override(item) for item in overrides]
+    for source, section, key, text in items:
+        value = _convert(source, section, key, text)
+        if isinstance(value, _LegacyKernels):
+            legacy.append(value)
+        elif value is not RETIRED_KEY:
             values[SECTIONS[section]][key] = value
+    _apply_legacy_kernels(values['model'], legacy)
     sections = {name: type(getattr(Config(), name))(**values[name]) for name in SECTIONS.values()}
     config = Config(**sections)
     if check_whole:
         _check_whole(config, path)
     return config
+
+
+def _apply_legacy_kernels(model, legacy):
+    """kernels = chainer where an older file turned the run's own device's kernels off
+    (and kernels itself is not set)."""
+    on_gpu = model.get('use_gpu', ModelConfig.use_gpu) >= 0
+    if 'kernels' not in model and any(f.on_gpu == on_gpu and not f.value for f in legacy):
+        model['kernels'] = 'chainer'
 
 
 def _ini_value(value):

@@ -11,7 +11,6 @@ shifts BatchNorm's running mean, so it is folded into avg_mean. For the same z
 the converted generator makes the same video, transposed to (C, T, H, W).
 Writes OUT/generator.npz and OUT/setup.ini (the architecture, for generate.py).
 """
-import argparse
 import os
 import sys
 
@@ -97,13 +96,20 @@ def convert(seed, frame_size, n_frames):
             for k, v in out.items()}, model
 
 
-def _main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = cli.parser(__doc__.splitlines()[0])
     parser.add_argument('checkpoint', help="the seed's generator .npz")
-    parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--frame-size', type=int, default=64)
-    parser.add_argument('--n-frames', type=int, default=32)
-    args = parser.parse_args(argv)
+    parser.add_argument('--out', required=True, help='output folder (generator.npz and'
+                        ' setup.ini are written there)')
+    parser.add_argument('--frame-size', type=int, default=64, help='frame height and width'
+                        ' the seed model was trained at, px (a multiple of 16)')
+    parser.add_argument('--n-frames', type=int, default=32, help='frames per video the seed'
+                        ' model makes (a multiple of 16)')
+    return parser
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
     for option, value in (('--frame-size', args.frame_size), ('--n-frames', args.n_frames)):
         if value < 16 or value % 16:
             raise UserError(f'{option} {value}: expected a multiple of 16 (>= 16)')

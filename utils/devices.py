@@ -15,7 +15,8 @@ def device_for(use_gpu, option='[MODEL] use_gpu'):
     cuda = chainer.backends.cuda
     if not cuda.available:
         raise DeviceError(f'{option} = {use_gpu}: CuPy with a CUDA GPU is not available'
-                          ' here; install the GPU extra (see README) or set use_gpu = -1')
+                          ' here; install CuPy (make setup-gpu, or pip install -e ".[gpu]")'
+                          ' or set use_gpu = -1')
     try:
         count = cuda.cupy.cuda.runtime.getDeviceCount()
     except cuda.cupy.cuda.runtime.CUDARuntimeError as err:

@@ -5,17 +5,24 @@
     python utils/evaluate.py --fake-root DIR --fake-index FILE [--config setup.ini] ...
 
 Prints and writes as JSON: the headline `quality` (metrics/quality.py; lower is
-better, real against real scores only its sampling noise) with its `components`
-and the older shrunk-clip distance `fd`; per-frame pixel statistics of real and
+better, real against real scores only its sampling noise) with its `components`,
+beside it the `recognisability` (higher is better) and the tabulated real against
+real at the data's look, size and --n (`reference`, metrics/reference.py; a
+warning when --n is below the documented 256), and the older shrunk-clip distance
+`fd`; per-frame pixel statistics of real and
 judged clips (mean, standard deviation, temporal difference energy: 0 for a
 still video); and, given a critic, its Wasserstein estimate E[D(real)] - E[D(fake)]
 with a 95% confidence interval. With --fvd also k-NN precision/recall in a
 feature space (the shipped feature network's, or your own with --features).
 --fake-root/--fake-index judge clips read through the frame reader at the
-config's size instead of a generator's. The critic, config and data default to
-the run's: critic_iter_N beside gen_iter_N (critic.npz beside generator.npz), the
-settings the generator file carries (else the setup.ini beside it; ./setup.ini for
---fake-root), and its [DATA] root_dir and index_dir. --gen is the older name of --model.
+config's size instead of a generator's. --model names a generator file or a run
+folder (its newest gen_avg_iter_N.npz, else its newest gen_iter_N.npz). The critic,
+config and data default to the run's: critic_iter_N beside gen_iter_N (critic.npz
+beside generator.npz), the settings the generator file carries (else the setup.ini
+beside it; the project's setup.ini for --fake-root), and its [DATA] root_dir and
+index_dir (data_location: a built-in dataset is made only where --config or an
+absolute root_dir names it). The shipped feature network is the project's, from any
+folder. --gen is the older name of --model.
 
 At least 2 clips of each kind are needed (4 with --fvd), and an evaluation whose
 clips cannot fit in this machine's memory is refused before it starts. The JSON
@@ -24,7 +31,7 @@ replaces an earlier --out only when this tool wrote it for the same networks (th
 sha256), clips and options (utils/made_files.py), or with --overwrite one it wrote
 for another; a file it did not write is never replaced.
 """
-import argparse
+import dataclasses
 import json
 import math
 import os
@@ -40,21 +47,27 @@ from datastream.framereader import FrameReader, clip_converter, to_float
 from datastream.moving_shapes import ensure_builtin
 from metrics import feature_net
 from metrics.frechet import frechet_distance, load_feature_function, precision_recall
+from metrics import reference as reference_table
 from metrics.quality import COMPONENTS, QualityReference
-from nn.network_files import GENERATOR_HINT, config_for, load_critic, load_generator
+from nn.network_files import (GENERATOR_HINT, config_for, load_critic, load_generator,
+                              resolve_generator)
+from nn import torch_kernels
 from utils import cli
-from utils.config_parse import load_config
+from utils.config_parse import KERNELS, load_config
 from utils.devices import device_for
 from utils.errors import UserError
 from utils.made_files import claim, file_digest, job_key
 from nn.sizes import describe_size, network_bytes, video_voxels
 from utils.memory import require_memory
+from utils.project_files import locate, project_path
 from utils.safe_files import atomic_path, ensure_output_file
 
 MIN_CLIPS = 2  # of each kind: the interval needs a variance
 FVD_MIN_CLIPS = 4  # precision/recall's k-th nearest neighbour, k = 3
 MAX_SEED = cli.MAX_SEED
 TOOL = 'utils/evaluate.py'
+FEATURE_NET = project_path('models', 'feature_net.npz')  # the shipped one, from anywhere
+PROJECT_CONFIG = project_path('setup.ini')  # the config of --fake-root without --config
 
 
 def pixel_stats(videos):
@@ -119,14 +132,22 @@ def collect(batches, critic=None):
     return np.concatenate(videos), np.concatenate(scores) if scores else None
 
 
-def evaluate(real, judged, reference, scores=(None, None), features=None):
-    """The report as a dict: the headline quality (metrics/quality.py) and its parts,
-    pixel statistics, the critic's estimate when scores are given and, with features
-    (a feature function), the Fréchet distance and precision/recall."""
+def evaluate(real, judged, reference, scores=(None, None), features=None, look=None):
+    """The report as a dict: the headline quality (metrics/quality.py), its parts and the
+    recognisability beside it, real against real at this look (the built-in data's look,
+    None for other clips), size and n (metrics/reference.py), pixel statistics, the
+    critic's estimate when scores are given and, with features (a feature function), the
+    Fréchet distance and precision/recall."""
     quality = reference.score(judged)
+    n_frames, size = np.shape(real)[2], np.shape(real)[3]
     result = {'n': len(real), 'quality': quality['quality'],
               'components': {name: quality[name] for name in COMPONENTS},
-              'fd': quality['fd'],
+              'fd': quality['fd'], 'recognisability': quality['recognisability'],
+              'recognised': quality['recognised'],
+              'reference': {'look': look, 'n_frames': int(n_frames), 'frame_size': int(size),
+                            'real_against_real': reference_table.real_against_real(
+                                look, n_frames, size, len(real)),
+                            'documented_n': reference_table.DOCUMENTED_N},
               'pixels': {'real': pixel_stats(real), 'generated': pixel_stats(judged)}}
     real_scores, judged_scores = scores
     if real_scores is not None:
@@ -172,31 +193,44 @@ def critic_beside(gen_path):
     return older if not os.path.exists(path) and os.path.exists(older) else path
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--model', '--gen', dest='gen', help='generator .npz (RUN/gen_iter_N.npz)')
+def build_parser():
+    parser = cli.parser(__doc__.splitlines()[0])
+    parser.add_argument('--model', '--gen', dest='gen',
+                        help='generator .npz (RUN/gen_iter_N.npz), or a run folder: its newest'
+                        ' gen_avg_iter_N.npz, else its newest gen_iter_N.npz')
     parser.add_argument('--fake-root', help='judge the clips listed by --fake-index in this'
                         ' folder instead of a generator (read at the config\'s size)')
     parser.add_argument('--fake-index', help='index file of those clips, relative to --fake-root')
     parser.add_argument('--critic', help='critic .npz (default: critic_iter_N.npz beside --model)')
-    parser.add_argument('--config', help="the run's setup.ini (default: the settings in the"
-                        ' --model file, else the setup.ini beside it)')
-    parser.add_argument('--root', help='clip folder (default: the config\'s [DATA] root_dir)')
-    parser.add_argument('--index', help='held-out index file, relative to --root')
+    parser.add_argument('--config', help="the run's setup.ini; its [DATA] root_dir is read from"
+                        ' the current folder and the built-in dataset made there when missing'
+                        ' (default: the settings in the --model file, else the setup.ini beside'
+                        " it; the project's setup.ini for --fake-root)")
+    parser.add_argument('--root', help="folder of the real clips (default: the config's [DATA]"
+                        ' root_dir)')
+    parser.add_argument('--index', help="held-out index file, relative to --root (default: the"
+                        " config's [DATA] index_dir)")
     parser.add_argument('--n', type=int, default=256, help='clips of each kind (at least 2)')
-    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--batch', type=int, default=16, help='clips through the networks at a'
+                        ' time')
     parser.add_argument('--seed', type=int, default=0, help='seed of the generated latents')
     parser.add_argument('--out', help='JSON file (default: evaluation.json beside --model)')
-    parser.add_argument('--gpu', type=int, default=-1)
+    parser.add_argument('--gpu', type=int, default=-1, help='CUDA device, -1 for the CPU')
+    parser.add_argument('--kernels', choices=KERNELS, default='auto', help=cli.KERNELS_HELP)
     parser.add_argument('--fvd', action='store_true',
                         help='also the Fréchet distance and precision/recall of clip features')
-    parser.add_argument('--feature-net', default=os.path.join('models', 'feature_net.npz'),
-                        help='feature network for --fvd (metrics/feature_net.py)')
+    parser.add_argument('--feature-net', default=FEATURE_NET,
+                        help='feature network of the quality score and --fvd'
+                        ' (metrics/feature_net.py)')
     parser.add_argument('--features', metavar='MODULE:CALLABLE',
                         help='for --fvd: your own feature function instead (e.g. I3D)')
     parser.add_argument('--overwrite', action='store_true', help='replace an --out this tool'
                         ' wrote for other networks, clips or options (never another file)')
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv):
+    args = build_parser().parse_args(argv)
     for name, low in (('n', MIN_CLIPS), ('batch', 1), ('seed', 0)):
         if getattr(args, name) < low:
             raise UserError(f'--{name} {getattr(args, name)}: expected a value >= {low}'
@@ -208,7 +242,9 @@ def parse_args(argv):
     if bool(args.gen) == bool(args.fake_root):
         raise UserError('expected either --model GENERATOR.npz or --fake-root DIR'
                         ' --fake-index FILE')
+    args.given_model = args.gen
     if args.gen:
+        args.gen = resolve_generator(args.gen)
         args.critic = args.critic or critic_beside(args.gen)
     args.out = args.out or os.path.join(os.path.dirname(args.gen or args.fake_root) or '.',
                                         'evaluation.json')
@@ -246,13 +282,14 @@ def write_json(path, result):
 def _config(args):
     if args.gen:
         return config_for(args.gen, args.config, 'generator', GENERATOR_HINT)
-    return load_config(args.config or 'setup.ini')
+    return load_config(args.config or PROJECT_CONFIG)
 
 
 def _networks(args, config):
     """(generator or None, critic or None, device): the networks, checked and on --gpu."""
     gen = load_generator(args.gen, config.model) if args.gen else None
     critic = load_critic(args.critic, config.model) if args.critic else None
+    torch_kernels.select(args.kernels, args.gpu >= 0, '--kernels')
     device = device_for(args.gpu, '--gpu')
     for net in (gen, critic):
         if net is not None:
@@ -272,11 +309,38 @@ def _judged(args, config, gen, device, dataset_size):
     return dataset_batches(judged, n, args.batch, device), n
 
 
-def _real_clips(args, config, root, index):
-    """The FrameReader of the real clips in root/index (--root/--index, else the model's
-    [DATA]), whose built-in dataset (builtin = yes) is made first when missing."""
-    if config.data.builtin and not args.root and not args.index:
-        ensure_builtin(config.data, config.model.seed)
+def data_location(args, config):
+    """(root, index, build) of the real clips: their folder and index file, and whether the
+    built-in dataset (builtin = yes) may be made there when missing: only where the user
+    named the folder. --root names it (never made: it holds your clips); so does the
+    [DATA] root_dir of a --config, read from the current folder as training reads it,
+    and an absolute root_dir in the model's settings. A relative root_dir of the model's
+    settings (or of the project's setup.ini) is used where it is found, from the current
+    folder or the project folder (utils/project_files.locate), and never made; UserError
+    saying what to pass when it is found in neither."""
+    data = config.data
+    index = args.index or data.index_dir
+    if args.root:
+        return args.root, index, False
+    build = data.builtin and not args.index
+    if args.config or os.path.isabs(data.root_dir):
+        return data.root_dir, index, build
+    found = locate(data.root_dir)
+    if found is None:
+        source = f'--model {args.given_model}' if args.gen else PROJECT_CONFIG
+        made = ' (the built-in dataset is made only where you name it)' if build else ''
+        raise UserError(f'{source}: [DATA] root_dir {data.root_dir!r} is in neither the current'
+                        f' folder nor the project folder {project_path()}{made}; pass --root DIR'
+                        ' with the real clips, or --config SETUP.INI whose root_dir names'
+                        ' where they are or are to be made')
+    return found, index, False
+
+
+def _real_clips(config, root, index, build):
+    """The FrameReader of the real clips in root/index, whose built-in dataset is made
+    first when build (data_location) and it is missing."""
+    if build:
+        ensure_builtin(dataclasses.replace(config.data, root_dir=root), config.model.seed)
     return FrameReader(root, index, config.model.n_frames, config.model.frame_size)
 
 
@@ -308,32 +372,34 @@ def claim_out(args, config, root, index):
                  about=about, shown=args.out)
 
 
-def _score(net, real_batches, judged_batches, critic, features):
+def _score(net, real_batches, judged_batches, critic, features, look=None):
     """evaluate() of the clips the two batch streams give, with the critic's scores."""
     real, real_scores = collect(real_batches, critic)
     judged, judged_scores = collect(judged_batches, critic)
     return evaluate(real, judged, QualityReference(net, real), (real_scores, judged_scores),
-                    features)
+                    features, look)
 
 
 def _main(argv):
     args = parse_args(argv)
+    if args.gen != args.given_model:
+        print(f'--model {args.given_model}: using {args.gen}')
     config = _config(args)
+    root, index, build = data_location(args, config)
     require_memory(network_bytes(config.model, args.batch),  # before the networks are built
                    f'--batch {args.batch} of {describe_size(config.model)}')
     ensure_output_file(args.out, '--out')  # --out and the networks before any clip is made
     gen, critic, device = _networks(args, config)
     net = feature_net.check_feature_net(args.feature_net, '--feature-net')
-    root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
     record = claim_out(args, config, root, index)
-    dataset = _real_clips(args, config, root, index)
+    dataset = _real_clips(config, root, index, build)
     batches, n = _judged(args, config, gen, device, len(dataset))
     _check_count(args, n, os.path.join(root, index), len(dataset))
     require_memory(evaluation_bytes(config.model, n, args.batch, args.fvd),
                    f'--n {n} clips and --batch {args.batch} of {describe_size(config.model)}')
     features = feature_function(args, config.model, net)
     result = _score(net, dataset_batches(dataset, n, args.batch, device), batches, critic,
-                    features)
+                    features, config.data.builtin_look if config.data.builtin else None)
     record.write(os.path.basename(args.out), lambda path: write_json(path, result))
     report(result, args.out)
     return 0
@@ -347,9 +413,17 @@ def main(argv=None):
 def report(result, path):
     real, fake = result['pixels']['real'], result['pixels']['generated']
     parts = ', '.join(f'{name} {value:.2f}' for name, value in result['components'].items())
+    ref = result['reference']
+    against = reference_table.describe(ref['look'], ref['n_frames'], ref['frame_size'],
+                                       result['n'])
     print(f"quality {result['quality']:.2f} over {result['n']} + {result['n']} clips (lower is"
-          f" better; real against real is about 4 at 256 clips of 64x64x32): {parts};"
-          f" shrunk-clip distance fd {result['fd']:.2f}")
+          f" better; {against}): {parts}; shrunk-clip distance fd {result['fd']:.2f}")
+    print(f"recognisability {result['recognisability']:.2f} (higher is better, at most 1: the"
+          f" share of clips whose shape kinds the feature net names frame after frame, matched"
+          f" to the real clips' kinds; named before matching {result['recognised']:.2f})")
+    warning = reference_table.small_n_warning(result['n'])
+    if warning:
+        print(warning)
     if 'wasserstein_estimate' in result:
         w = result['wasserstein_estimate']
         print(f"Wasserstein estimate over {result['n']} + {result['n']} clips: {w['mean']:.4f}"

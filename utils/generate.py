@@ -1,29 +1,32 @@
 """Write videos from a trained generator.
 
-    python utils/generate.py [--model models/generator.npz] [--seeds 0-15] [--out generated]
-        [--interpolate 3 7 --steps 8] [--mp4] [--batch 16]
+    python utils/generate.py [--model models/generator.npz | RUN_FOLDER] [--seeds 0-15]
+        [--out generated] [--interpolate 3 7 --steps 8] [--mp4] [--batch 16]
 
-The architecture comes from the settings the model file carries (every network
-file training writes has them), else from --config or the setup.ini beside an
-older model file (every run folder has one, and so does models/). Writes seedNNNN.gif per
-seed (each from its own RandomState(seed), so a seed always gives the same
-video), grid.gif of the first 64 of them, and with --interpolate walk_A_B.gif:
-the videos along the latent path from seed A to seed B, one after another.
+--model names a generator file or a run folder (its newest gen_avg_iter_N.npz, else its
+newest gen_iter_N.npz; nn/network_files.resolve_generator); without it, the project's
+shipped models/generator.npz, wherever the command runs. The architecture comes from
+the settings the model file carries (every network file training writes has them), else
+from --config or the setup.ini beside an older model file (every run folder has one, and
+so does models/). Writes seedNNNN.gif per seed (each from its own RandomState(seed),
+so a seed always gives the same video), grid.gif of the first 64 of them, and with
+--interpolate A B walk_A_B.gif (seeds as plain numbers: --interpolate 3 8 writes
+walk_3_8.gif): the videos along the latent path from seed A to seed B, one after another.
 
 Seeds are 0 to 2**32 - 1, at most 10,000 per run. Videos are made --batch at a
 time and each one is written as soon as it is made (under a temporary name,
 renamed when complete), so Ctrl-C or SIGTERM stops between files and leaves
 only whole gifs behind.
 
---out may be shared by many models: it keeps a record of the files this tool made
-there and from what (utils/made_files.py: the model file's sha256, its architecture,
---fps, and the grid's seeds or the walk's steps). A file is replaced only when the
-same model and options made it, so rerunning a command is repeatable; one made from
-another model or options needs --overwrite, and a file this tool did not make is
-never replaced. Every file is checked before the first video is made.
+--out keeps a record of the files this tool made there and from what
+(utils/made_files.py: the model file's sha256, its architecture, --fps, and the grid's
+seeds or the walk's steps). A file is replaced only when the same model and options
+made it, so rerunning a command is repeatable; one made from another model or options
+needs --overwrite, and a file this tool did not make is never replaced. Every file is
+checked before the first video is made. Once a run has written all its files, the
+files an earlier run of this tool made there that this one did not rewrite (other
+seeds, a walk, .mp4s) are removed, so --out shows one run; any other file is kept.
 """
-import argparse
-import os
 import re
 import sys
 
@@ -32,17 +35,21 @@ from utils import chainer_compat  # noqa: F401  (before chainer)
 import numpy as np
 
 from computations.sampling import generate_videos
-from nn.network_files import CHECK_KEYS, GENERATOR_HINT, config_for, load_generator
+from nn.network_files import (CHECK_KEYS, GENERATOR_HINT, config_for, load_generator,
+                              resolve_generator)
+from nn import torch_kernels
 from utils import cli
+from utils.config_parse import KERNELS
 from utils.devices import device_for
 from utils.errors import UserError
 from utils.made_files import claim, file_digest, job_key
 from nn.sizes import describe_size, network_bytes, video_voxels
 from utils.memory import require_memory
+from utils.project_files import project_path
 from utils.safe_files import ensure_output_dir
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
-DEFAULT_MODEL = os.path.join('models', 'generator.npz')
+DEFAULT_MODEL = project_path('models', 'generator.npz')  # the shipped model, from anywhere
 TOOL = 'utils/generate.py'
 MAX_SEED = cli.MAX_SEED
 MAX_SEEDS = 10_000  # videos per run: ask for more in several runs
@@ -80,9 +87,11 @@ def parse_seeds(spec):
     return list(seeds)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description='Write gifs from a trained generator.')
-    parser.add_argument('--model', default=DEFAULT_MODEL, help='generator .npz')
+def build_parser():
+    parser = cli.parser('Write gifs from a trained generator.')
+    parser.add_argument('--model', default=DEFAULT_MODEL,
+                        help='generator .npz, or a run folder: its newest gen_avg_iter_N.npz,'
+                        ' else its newest gen_iter_N.npz')
     parser.add_argument('--config', help="the run's setup.ini (default: the settings in"
                         ' the model file, else the setup.ini beside it)')
     parser.add_argument('--seeds', default='0-15',
@@ -90,17 +99,24 @@ def parse_args(argv):
     parser.add_argument('--n', type=int, help='shorthand: seeds --seed .. --seed + n - 1')
     parser.add_argument('--seed', type=int, default=0, help='first seed for --n')
     parser.add_argument('--interpolate', nargs=2, type=int, metavar=('A', 'B'),
-                        help='also a latent walk from seed A to seed B, as one video')
+                        help='also walk_A_B.gif, the latent walk from seed A to seed B as'
+                        ' one video')
     parser.add_argument('--steps', type=int, default=8, help='videos along the walk')
     parser.add_argument('--out', '--outdir', dest='outdir', default='generated',
-                        help='output folder (--outdir: its older name)')
+                        help='output folder, from the current folder (--outdir: its older'
+                        ' name)')
     parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
     parser.add_argument('--mp4', action='store_true', help='also write .mp4 (imageio-ffmpeg)')
     parser.add_argument('--batch', type=int, default=16, help='videos made at a time')
     parser.add_argument('--gpu', type=int, default=-1, help='CUDA device, -1 for the CPU')
+    parser.add_argument('--kernels', choices=KERNELS, default='auto', help=cli.KERNELS_HELP)
     parser.add_argument('--overwrite', action='store_true', help='replace files in --out that'
                         ' this tool made from another model or options (never other files)')
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv):
+    args = build_parser().parse_args(argv)
     cli.check_ranges(args, (('n', 1, MAX_SEEDS), ('seed', 0, MAX_SEED), ('steps', 2, MAX_STEPS),
                             ('fps', 0.1, 1000), ('batch', 1, None)))
     if args.interpolate:
@@ -140,6 +156,11 @@ def walk(gen, seed_a, seed_b, steps):
         np.float32)
 
 
+def walk_stem(seed_a, seed_b):
+    """The walk's file name without extension: walk_3_8 for --interpolate 3 8."""
+    return f'walk_{seed_a}_{seed_b}'
+
+
 def output_jobs(args, model, digest):
     """{file name: job key} of every file this run writes in --out: a seed's video
     depends on the model file (its sha256 digest), its architecture and --fps; the
@@ -149,7 +170,7 @@ def output_jobs(args, model, digest):
     stems = {f'seed{seed:04d}': job_key(*base) for seed in args.seeds}
     stems['grid'] = job_key(*base, args.seeds[:GRID_MAX])
     if args.interpolate:
-        stems['walk_{:04d}_{:04d}'.format(*args.interpolate)] = job_key(*base, args.steps)
+        stems[walk_stem(*args.interpolate)] = job_key(*base, args.steps)
     extensions = ('.gif', '.mp4') if args.mp4 else ('.gif',)
     return {stem + ext: key for stem, key in stems.items() for ext in extensions}
 
@@ -185,12 +206,16 @@ def write_seed_videos(gen, seeds, args, record):
 
 def _main(argv):
     args = parse_args(argv)
+    given, args.model = args.model, resolve_generator(args.model)
+    if args.model != given:
+        print(f'--model {given}: using {args.model}')
     config = config_for(args.model, args.config, 'generator', GENERATOR_HINT)
     walk_steps = args.steps if args.interpolate else 0
     require_memory(generation_bytes(config.model, args.batch, len(args.seeds), walk_steps),
                    f'--batch {args.batch} videos of {describe_size(config.model)}'
                    + (f' and a walk of --steps {walk_steps}' if walk_steps else ''))
     gen = load_generator(args.model, config.model)
+    torch_kernels.select(args.kernels, args.gpu >= 0, '--kernels')
     gen.to_device(device_for(args.gpu, '--gpu'))
     ensure_output_dir(args.outdir, '--outdir')
     record = claim_outputs(args, config.model)
@@ -201,8 +226,13 @@ def _main(argv):
     if args.interpolate:
         a, b = args.interpolate
         steps = generate_videos(gen, walk(gen, a, b, args.steps), batch_size=args.batch)
-        write_video(record, f'walk_{a:04d}_{b:04d}', np.concatenate(list(steps)), args)
+        write_video(record, walk_stem(a, b), np.concatenate(list(steps)), args)
         print(f'wrote the walk from seed {a} to seed {b} in {args.steps} steps')
+    removed = record.remove_others()
+    if removed:
+        print(f'removed {len(removed)} files an earlier run of {TOOL} made in {args.outdir}'
+              f' and this one did not: {", ".join(removed[:8])}'
+              + (', ...' if len(removed) > 8 else ''))
     return 0
 
 

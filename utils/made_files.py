@@ -8,6 +8,11 @@ header line naming the tool, then one line per file written, {"name", "job",
 name and before it is renamed into place (a rename keeps both). A file is the tool's
 only when a line's size and time still match it: recognised by what it is, never by
 name alone. A line torn by an interrupt is ignored, so its file counts as not the tool's.
+
+A tool whose output folder shows one run's files (utils/generate.py) calls
+Record.remove_others once every file of its run is written: the files it made there
+for earlier runs that this run did not rewrite are removed (a file changed since, or
+not the tool's, is kept), so nothing is lost when a run stops part way.
 """
 import hashlib
 import json
@@ -129,3 +134,14 @@ class Record:
                    **_stamp(partial)}
             with open(record_path(self.folder, self.tool), 'a', encoding='utf-8') as out:
                 out.write(json.dumps(row) + '\n')
+
+    def remove_others(self):
+        """Remove the files the tool made in the folder that this run did not claim,
+        each only while it is still as the tool made it; their names, sorted."""
+        removed = []
+        for name, rows in sorted(read_record(self.folder, self.tool).items()):
+            path = os.path.join(self.folder, name)
+            if name not in self.jobs and os.path.basename(name) == name and made_by(path, rows):
+                os.remove(path)
+                removed.append(name)
+        return removed

@@ -10,9 +10,11 @@ as in training, and counted in the printed summary. --out ends in .gif, or in
 .mp4 where imageio-ffmpeg is installed; at most 256 clips make one grid. An
 earlier --out is replaced only when this tool made it with the same clips and
 options (utils/made_files.py), or with --overwrite one it made with others; a file
-it did not make is never replaced.
+it did not make is never replaced. Without --config it reads the project's setup.ini,
+from any folder; a relative root_dir of that file is found from the current folder or
+the project folder (utils/project_files.locate), that of a --config you name from the
+current folder, as training reads it.
 """
-import argparse
 import os
 import sys
 
@@ -26,6 +28,7 @@ from utils.errors import UserError
 from utils.made_files import claim, job_key
 from nn.sizes import video_voxels
 from utils.memory import require_memory
+from utils.project_files import locate, project_path
 from utils.safe_files import ensure_output_file
 from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
@@ -34,9 +37,13 @@ MAX_CLIPS = 256
 TOOL = 'utils/preview_data.py'
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config', default='setup.ini', help='setup.ini giving data and sizes')
+PROJECT_CONFIG = project_path('setup.ini')
+
+
+def build_parser():
+    parser = cli.parser(__doc__.splitlines()[0])
+    parser.add_argument('--config', help="setup.ini giving data and sizes (default: the"
+                        f" project's, {PROJECT_CONFIG})")
     parser.add_argument('--root', help="clip folder (default: the config's [DATA] root_dir)")
     parser.add_argument('--index', help="index file in --root (default: [DATA] index_dir)")
     parser.add_argument('--n', type=int, default=16,
@@ -48,7 +55,11 @@ def parse_args(argv):
     parser.add_argument('--fps', type=float, default=10.0, help='frames per second')
     parser.add_argument('--overwrite', action='store_true', help='replace an --out this tool'
                         ' made from other clips or options (never another file)')
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv):
+    args = build_parser().parse_args(argv)
     cli.check_ranges(args, (('n', 1, MAX_CLIPS), ('start', 0, None), ('fps', 0.1, 1000),
                             ('shuffle', 0, cli.MAX_SEED)))
     if not args.out.lower().endswith(EXTENSIONS):
@@ -87,8 +98,10 @@ def claim_out(args, config, root, index):
 
 def _main(argv):
     args = parse_args(argv)
-    config = load_config(args.config)
+    config = load_config(args.config or PROJECT_CONFIG)
     root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
+    if not args.root and not args.config:  # the project's relative paths, from anywhere
+        root = locate(root) or root
     dataset = FrameReader(root, index, config.model.n_frames, config.model.frame_size)
     n, size, frames = min(args.n, len(dataset)), config.model.frame_size, config.model.n_frames
     require_memory(3 * n * 3 * video_voxels(config.model),  # the clips, stacked, tiled

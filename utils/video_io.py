@@ -52,4 +52,4 @@ def save_mp4(path, frames, fps=10):
     frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
     with atomic_path(path) as partial:
         imageio.mimwrite(partial, list(frames), fps=fps, codec='libx264', macro_block_size=1,
-                         output_params=['-pix_fmt', 'yuv420p'])
+                         pixelformat='yuv420p')  # passed once (a second -pix_fmt warns)

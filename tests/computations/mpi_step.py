@@ -47,8 +47,8 @@ def main(out_path, communicator, global_batch):
     optimizers = {'gen': multi_node(make_optimizer(gen, AdamConfig()), world),
                   'critic': multi_node(make_optimizer(critic, AdamConfig()), world)}
     iterator = chainer.iterators.SerialIterator(examples, batch, shuffle=False)
-    updater = WGANGPUpdater(iterator, optimizers, CRITIC_ITER, 10.0, 0, '@numpy',
-                            clip_converter, world.rank, world.size)
+    updater = WGANGPUpdater(iterator, optimizers, critic_iter=CRITIC_ITER, device='@numpy',
+                            converter=clip_converter, rank=world.rank, size=world.size)
     updater.update()
     if world.is_root:
         params = {'gen' + n: p.array for n, p in gen.namedparams()}

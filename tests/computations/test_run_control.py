@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import signal
 
@@ -5,7 +6,11 @@ import numpy as np
 import pytest
 
 from computations.run_control import (EveryOrLast, RunLength, SnapshotMismatch,
-                                      check_resume_file, latest_snapshot, resume)
+                                      check_resume_file, check_resume_shapes, latest_snapshot,
+                                      resume)
+from nn.DCGAN import build_networks
+from nn.network_files import SETTINGS_ENTRY
+from utils.config_parse import Config, ModelConfig, format_config
 from utils.npz_entries import write_entries
 
 
@@ -86,3 +91,64 @@ def test_a_resume_that_is_not_a_snapshot_is_refused_before_any_work(tmp_path):
         check_resume_file(str(tmp_path / 'gen_iter_3.npz'))
     write_entries(str(tmp_path / 'snapshot_iter_3'), {'updater/iteration': np.array(3)})
     check_resume_file(str(tmp_path / 'snapshot_iter_3'))
+
+
+TINY_MODEL = ModelConfig(ch=8, latent_dim=8, frame_size=16, n_frames=16)
+
+
+def write_snapshot(folder, model, settings=True, iteration=3):
+    """A trainer snapshot holding model's networks (what resume checks first), and beside it
+    the gen_iter_N.npz carrying the run's settings when settings."""
+    gen, critic = build_networks(model)
+    entries = {'updater/iteration': np.array(iteration)}
+    for prefix, link in (('gen', gen), ('critic', critic)):
+        entries.update({f'updater/model:{prefix}{name}': param.array
+                        for name, param in link.namedparams()})
+    path = os.path.join(folder, f'snapshot_iter_{iteration}')
+    write_entries(path, entries)
+    if settings:
+        write_entries(os.path.join(folder, f'gen_iter_{iteration}.npz'),
+                      {SETTINGS_ENTRY: np.array(format_config(Config(model=model)))})
+    return path
+
+
+def test_a_snapshot_of_the_configs_shapes_resumes_and_none_is_checked(tmp_path):
+    check_resume_shapes(TINY_MODEL, str(tmp_path), 'latest')
+    path = write_snapshot(str(tmp_path), TINY_MODEL)
+    before = np.random.get_state()[1].copy()
+    check_resume_shapes(TINY_MODEL, str(tmp_path), 'latest')
+    check_resume_shapes(TINY_MODEL, str(tmp_path), path)
+    assert np.array_equal(np.random.get_state()[1], before), 'the global seed is untouched'
+    check_resume_shapes(dataclasses.replace(TINY_MODEL, ch=16), str(tmp_path), 'none')
+
+
+def test_another_runs_shapes_are_named_in_one_line_before_any_work(tmp_path):
+    path = write_snapshot(str(tmp_path), TINY_MODEL)
+    wider = dataclasses.replace(TINY_MODEL, ch=16, frame_size=32)
+    with pytest.raises(SnapshotMismatch) as caught:
+        check_resume_shapes(wider, str(tmp_path), 'latest')
+    assert str(caught.value) == (
+        f"{path} holds a generator of ch 8, 16x16x16; this config asks for ch 16, 32x32x16:"
+        f" [SAVING] out_dir = '{tmp_path}' holds another run; choose another out_dir (or resume"
+        " that run with the setup.ini it was made with)")
+    with pytest.raises(SnapshotMismatch, match=r"^.* asks for ch 16, 32x32x16: \[SAVING\] resume"
+                                               r" = '.*snapshot_iter_3' is another run; resume"
+                                               " it with the setup.ini it was made with$"):
+        check_resume_shapes(wider, str(tmp_path / 'elsewhere'), path)
+
+
+def test_without_the_runs_settings_the_first_parameter_that_differs_is_named(tmp_path):
+    path = write_snapshot(str(tmp_path), TINY_MODEL, settings=False)
+    with pytest.raises(SnapshotMismatch, match=r'^' + path + r' holds a generator whose bn0/beta'
+                                               r' is \(8,\); this config asks for bn0/beta'
+                                               r' \(16,\): '):
+        check_resume_shapes(dataclasses.replace(TINY_MODEL, ch=16), str(tmp_path), 'latest')
+
+
+def test_a_frame_critic_the_config_lacks_is_another_run(tmp_path):
+    framed = dataclasses.replace(TINY_MODEL, critic_frame_ch=8)
+    write_snapshot(str(tmp_path), framed)
+    with pytest.raises(SnapshotMismatch, match=r'holds a critic of ch 8, 16x16x16, critic_frame_ch'
+                                               r' 8; this config asks for ch 8, 16x16x16,'
+                                               r' critic_frame_ch 0: '):
+        check_resume_shapes(TINY_MODEL, str(tmp_path), 'latest')

@@ -143,3 +143,45 @@ def test_a_resumed_run_keeps_the_lazy_penalty_schedule(shapes_dir, tmp_path):
     whole, resumed = whole_and_resumed(shapes_dir, tmp_path, **{'ADAM.penalty_every': 3})
     assert resumed == whole
     assert [gp is not None for _, _, gp, _ in resumed] == [True, True, False, True, True]
+
+
+def test_the_reported_critic_loss_is_the_wgan_gp_loss_not_minus_wdist(shapes_dir, tmp_path):
+    """critic/loss is -wdist + lambda * gp of the step that computed the penalty (at lambda,
+    however lazily weighted), and absent from a step without it: it never repeats -wdist."""
+    trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path,
+                                 **{'ADAM.penalty_every': 4})
+    updater = trainer.updater
+    real = updater._real_batch(updater.get_iterator('main'))
+    for penalised in (True, False):
+        observation = {}
+        with trainer.reporter.scope(observation):
+            updater.critic_loss(real, penalised)
+        wdist = float(chainer.as_array(observation['critic/wdist']))
+        if penalised:
+            gp = float(chainer.as_array(observation['critic/gp']))
+            reported = float(chainer.as_array(observation['critic/loss']))
+            assert gp > 0 and reported == pytest.approx(-wdist + 10.0 * gp, rel=1e-5)
+        else:
+            assert 'critic/loss' not in observation
+
+
+def test_a_non_finite_loss_is_named_with_its_iteration_after_one_check(shapes_dir, tmp_path):
+    """The losses are checked as one flag at the end of the iteration (no read per loss);
+    the message names the iteration and the first non-finite loss."""
+    trainer, _, _ = make_trainer(shapes_dir, tmp_path / 'run', tmp_path)
+    updater = trainer.updater
+    updater.update()
+    plain = updater.critic_loss
+    calls = []
+
+    def last_is_nan(real, penalised=True):
+        loss = plain(real, penalised)
+        calls.append(1)
+        return loss * np.float32('nan') if len(calls) == updater.critic_iter else loss
+    updater.critic_loss = last_is_nan
+    checks = []
+    kept_check = updater._check_finite
+    updater._check_finite = lambda: checks.append(len(calls)) or kept_check()
+    with pytest.raises(Exception, match=r'diverged at iteration 2: the critic loss is nan'):
+        updater.update()
+    assert checks == [updater.critic_iter]  # one check, after every step of the iteration

@@ -1,7 +1,9 @@
 import csv
 import gzip
+import io
 import os
 import shutil
+import sys
 
 import cv2
 import pytest
@@ -265,3 +267,22 @@ def test_an_annotation_file_fetched_before_is_read_not_replaced(setup, monkeypat
     assert main(['--fetch-csv', 'yt_bb_classification_validation', '--out', out,
                  '--classes', 'dog'], backend) == 0
     assert open(fetched, 'rb').read() == before and backend.calls == ['good1_VIDEO']
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as an interactive run's is."""
+
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_silent_otherwise(setup, capsys, monkeypatch):
+    annotations, out, backend = setup
+    assert main([annotations, '--out', out, '--backoff', '0', '--classes', 'dog'], backend) == 0
+    err = capsys.readouterr().err
+    assert '\r' not in err and 'videos 1/1' not in err, 'no counter in a log'
+    terminal = Terminal()
+    monkeypatch.setattr(sys, 'stderr', terminal)
+    assert main([annotations, '--out', out, '--backoff', '0'], backend) == 0
+    shown = terminal.getvalue()
+    assert '3/3' in shown and '100%' in shown and '1 already done, 1 failed' in shown

@@ -6,7 +6,7 @@ import pytest
 
 from datastream.framereader import read_index
 from datastream.moving_shapes import (LOOKS, PALETTE, build_dataset, ensure_dataset,
-                                      recorded_look, render_clip)
+                                      numbered_clip, recorded_look, render_clip)
 from utils.config_parse import BUILTIN_LOOKS
 from utils.safe_files import OutputError
 
@@ -74,6 +74,21 @@ def test_the_standard_look_draws_what_it_always_drew():
         {'kind': 'circle', 'colour': 'blue', 'radius': 11.24, 'velocity': [-3.023, 0.165]},
         {'kind': 'triangle', 'colour': 'red', 'radius': 11.1, 'velocity': [1.899, 2.557]}],
         'drift': [-0.699, -0.609]}
+
+
+def test_discs_redraw_the_same_clip_with_every_shape_a_disc():
+    clip, factors = numbered_clip(0, 0, n_frames=8, size=64)
+    discs, disc_factors = numbered_clip(0, 0, n_frames=8, size=64, discs=True)
+    assert [s['kind'] for s in factors['shapes']] == ['circle', 'triangle']
+    assert [s['kind'] for s in disc_factors['shapes']] == ['circle', 'circle']
+    for shape in (*factors['shapes'], *disc_factors['shapes']):
+        shape.pop('kind')
+    assert disc_factors == factors, 'the same colours, sizes, paths and background'
+    assert np.array_equal(numbered_clip(0, 0, n_frames=8, size=64)[0], clip), 'normal clips kept'
+    red = np.all(discs == PALETTE['red'], axis=-1)[0]
+    ys, xs = np.nonzero(red)
+    assert abs(ys.mean() - (ys.min() + ys.max()) / 2) < 1, 'the triangle is now round'
+    assert not np.array_equal(discs, clip)
 
 
 def _factors(root):

@@ -1,4 +1,5 @@
 import glob
+import io
 import os
 import signal
 import subprocess
@@ -227,3 +228,24 @@ def test_an_interrupt_stops_every_worker_with_one_line(tmp_path, number, group):
 
 def test_folder_names_never_leave_the_dataset():
     assert folder_name('/videos/.. .mp4') == '__' and folder_name('/videos/. .mp4') == '_'
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as an interactive run's is."""
+
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_silent_otherwise(tmp_path, capsys, monkeypatch):
+    video = write_mp4(tmp_path / 'walk.mp4', counter_frames(20, 32, 32), fps=10)
+    command = [video, '--out', str(tmp_path / 'ds'), '--fps', '10', '--frames', '8',
+               '--size', '16', '--workers', '1']
+    assert main(command) == 0
+    captured = capsys.readouterr()
+    assert captured.err == '' and 'videos split 1' in captured.out, 'no \\r counter in a log'
+    terminal = Terminal()
+    monkeypatch.setattr(sys, 'stderr', terminal)
+    assert main(command[:2] + [str(tmp_path / 'ds2')] + command[3:]) == 0
+    assert '100%' in terminal.getvalue() and '1/1' in terminal.getvalue()
+    assert '2 clips' in terminal.getvalue() and 'videos split 1' in capsys.readouterr().out

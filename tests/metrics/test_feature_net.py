@@ -1,4 +1,5 @@
 """The shipped feature network makes an honest metric on the built-in data."""
+import json
 import os
 import pickle
 
@@ -64,8 +65,20 @@ def test_training_script_checks_its_options_before_work(tmp_path, capsys):
     assert main(['--train', '0', '--out', str(tmp_path / 'net.npz')]) == 2
     assert capsys.readouterr().err == 'error: --train 0: expected a value >= 1\n'
     assert main(['--train', '4', '--test', '2', '--epochs', '1', '--batch', '2',
+                 '--kind-frames', '8', '--kind-rounds', '1',
                  '--out', str(tmp_path / 'net.npz')]) == 0
     assert (tmp_path / 'net.npz').is_file() and (tmp_path / 'net.json').is_file()
+    before = dict(np.load(tmp_path / 'net.npz'))
+    changed = {**before, 'c4/b': before['c4/b'] + 1, 'k1/W': before['k1/W'] + 1}
+    np.savez(tmp_path / 'net.npz', **changed)
+    assert main(['--kinds-only', '--test', '2', '--kind-frames', '8', '--kind-rounds', '1',
+                 '--out', str(tmp_path / 'net.npz')]) == 0
+    after = dict(np.load(tmp_path / 'net.npz'))
+    assert all(np.array_equal(changed[k], after[k]) for k in before
+               if k[0] not in 'kn'), 'the rest of the network is kept as it was'
+    assert all(np.array_equal(before[k], after[k]) for k in before
+               if k[0] in 'kn'), 'the recogniser (k*, n*, kinds) is trained afresh, repeatably'
+    assert 'kind_count_accuracy' in json.loads((tmp_path / 'net.json').read_text())['held_out']
 
 
 class Planted:

@@ -4,6 +4,7 @@ import chainer
 import chainer.functions as F
 from chainer import gradient_check
 
+from nn import torch_kernels
 from nn.DCGAN import Critic, Generator, ResizeConv3D, base_shape, frame_laplacian
 
 
@@ -174,6 +175,8 @@ def test_a_frame_critic_adds_a_score_that_ignores_the_order_of_frames(fast):
         assert critic(x).shape == (2, 1)
 
 
+@pytest.mark.skipif(not torch_kernels.available(),
+                    reason='without PyTorch both paths are the same code')
 def test_a_frame_critic_scores_and_penalises_alike_fused_or_not():
     np.random.seed(1)
     critic = Critic(ch=8, n_frames=16, frame_size=16, edge_gain=1.0, frame_ch=8)

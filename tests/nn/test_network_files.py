@@ -5,7 +5,8 @@ import pytest
 
 from nn.DCGAN import build_generator
 from nn.network_files import (SETTINGS_ENTRY, ModelError, config_for, load_generator,
-                              load_weights, settings_text, write_network)
+                              load_weights, resolve_generator, settings_text,
+                              write_network)
 from utils.config_parse import ConfigError, Config, format_config, load_config
 from tests.conftest import TINY, write_ini
 
@@ -91,3 +92,20 @@ def test_float16_weights_and_integer_counts_load(tmp_path, tiny_config):
     np.savez(path, **entries)
     assert entries['bn0/N'].dtype.kind == 'i'
     load_weights(build_generator(tiny_config.model), path)
+
+
+def test_a_run_folder_names_its_newest_average_then_generator_then_generator_npz(tmp_path):
+    def touch(*names):
+        for name in names:
+            (tmp_path / name).write_bytes(b'')
+    touch('generator.npz', 'gen_iter_x.npz', '.partial.1.gen_iter_99.npz')
+    assert resolve_generator(str(tmp_path)) == str(tmp_path / 'generator.npz')
+    touch('gen_iter_95.npz', 'gen_iter_100.npz', 'critic_iter_200.npz')
+    assert resolve_generator(str(tmp_path)) == str(tmp_path / 'gen_iter_100.npz')
+    touch('gen_avg_iter_50.npz')
+    (tmp_path / 'gen_avg_iter_60.npz').mkdir()
+    assert resolve_generator(str(tmp_path)) == str(tmp_path / 'gen_avg_iter_50.npz')
+    assert resolve_generator(str(tmp_path / 'missing.npz')) == str(tmp_path / 'missing.npz')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(ModelError, match=r'^--model .*empty: the folder holds no gen_avg_iter_N'):
+        resolve_generator(str(tmp_path / 'empty'))

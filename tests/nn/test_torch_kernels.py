@@ -275,3 +275,17 @@ def test_the_fused_critic_loss_agrees_with_chainers_path(penalised):
     assert (results[0][2] == -1.0) == (not penalised)
     for (name, want), (_, got) in zip(plain.namedparams(), fused.namedparams()):
         np.testing.assert_allclose(got.grad, want.grad, atol=1e-5, rtol=1e-3, err_msg=name)
+
+
+def test_the_switch_is_resolved_once_and_applied(monkeypatch):
+    try:
+        assert torch_kernels.select('chainer', False) == 'chainer'
+        assert not chainer.config.fast_cpu and not torch_kernels.in_use(np.zeros(1))
+        assert torch_kernels.select('auto', False) == 'torch'
+        assert chainer.config.fast_cpu and torch_kernels.in_use(np.zeros(1))
+        monkeypatch.setattr(torch_kernels, 'torch', None)
+        assert torch_kernels.select('auto', False) == 'chainer'
+        with pytest.raises(torch_kernels.UserError, match=r'--kernels = torch: expected torch'):
+            torch_kernels.select('torch', False, '--kernels')
+    finally:
+        chainer.global_config.fast_cpu = True

@@ -1,4 +1,5 @@
-from argparse import Namespace
+import importlib
+from argparse import SUPPRESS, Namespace
 
 import pytest
 
@@ -24,3 +25,23 @@ def test_a_value_out_of_range_or_not_finite_names_its_option(values, message):
 def test_values_in_range_and_options_not_given_pass():
     check_ranges(Namespace(fps=1e-3, min_seconds=600, limit=None), RANGES)
     check_ranges(Namespace(fps=1000.0, min_seconds=0, limit=10 ** 400), RANGES)
+
+
+SCRIPTS = ('utils.generate', 'utils.evaluate', 'utils.preview_data',
+           'utils.convert_seed_checkpoint', 'datastream.download_plain',
+           'datastream.split_video')
+
+
+@pytest.mark.parametrize('module', SCRIPTS)
+def test_every_option_of_every_script_has_help_and_shows_its_default(module):
+    parser = importlib.import_module(module).build_parser()
+    text = parser.format_help()
+    for action in parser._actions:
+        name = '/'.join(action.option_strings) or action.dest
+        assert (action.help or '').strip(), f'{module} {name}: no help text'
+        default = action.default
+        if action.option_strings and not (default is None or default is False
+                                          or default is SUPPRESS or default in ([], '')):
+            assert 'default' in parser._get_formatter()._get_help_string(action), \
+                f'{module} {name}: --help does not show its default {action.default!r}'
+    assert '(default: ' in text

@@ -200,3 +200,21 @@ def test_a_value_the_recorded_settings_would_change_is_refused(tmp_path, value):
 def test_a_seed_numpy_cannot_take_is_refused(tmp_path):
     with pytest.raises(ConfigError, match='seed = .4294967296.: expected a value from 0 to'):
         load_config(write_ini(tmp_path / 'a.ini', {'MODEL': {'seed': 4294967296}}))
+
+
+@pytest.mark.parametrize('model,expected', [
+    ({'fast_cpu': 'no'}, 'chainer'),                           # off for the run's CPU
+    ({'fast_cpu': 'yes', 'fast_gpu': 'no'}, 'auto'),           # off only for a GPU it lacks
+    ({'use_gpu': 0, 'fast_gpu': 'no'}, 'chainer'),
+    ({'use_gpu': 0, 'fast_cpu': 'no', 'fast_gpu': 'yes'}, 'auto'),
+    ({'fast_cpu': 'no', 'kernels': 'torch'}, 'torch'),         # the new key wins
+])
+def test_the_older_accelerator_switches_load_as_kernels(tmp_path, model, expected):
+    path = write_ini(tmp_path / 'old.ini', {'MODEL': dict(model, iterations=1)})
+    assert load_config(path).model.kernels == expected
+
+
+def test_an_older_switch_with_a_bad_value_is_named(tmp_path):
+    path = write_ini(tmp_path / 'old.ini', {'MODEL': {'fast_cpu': 'maybe'}})
+    with pytest.raises(ConfigError, match=r"\[MODEL\] fast_cpu = 'maybe': expected"):
+        load_config(path)

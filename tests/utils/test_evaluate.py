@@ -8,8 +8,8 @@ import pytest
 from datastream.moving_shapes import write_stacked_jpeg
 from metrics import ladder
 from nn.DCGAN import Critic, Generator
-from tests.conftest import write_ini
-from utils import memory
+from tests.conftest import ROOT, write_ini
+from utils import memory, project_files
 from utils.evaluate import critic_beside, main, mean_difference, pixel_stats, write_json
 
 
@@ -38,7 +38,13 @@ def test_writes_finite_scores_and_statistics_as_json(run_dir, capsys):
         assert len(stats['per_frame']['temporal_energy']) == 15
         assert all(np.isfinite(stats[k]) for k in ('mean', 'std', 'temporal_energy'))
     assert result['pixels']['real']['temporal_energy'] > 0, 'the built-in clips move'
-    assert 'Wasserstein estimate over 6 + 6 clips' in capsys.readouterr().out
+    assert 0 <= result['recognisability'] <= result['recognised'] <= 1
+    assert result['reference']['real_against_real'] is None, 'not the built-in data'
+    out = capsys.readouterr().out
+    assert 'Wasserstein estimate over 6 + 6 clips' in out
+    assert 'real against real: not tabulated for clips other than the built-in data' in out
+    assert f"recognisability {result['recognisability']:.2f} (higher is better" in out
+    assert 'warning: 6 clips of each kind; documented scores use 256' in out
 
 
 def test_pixel_statistics_of_known_videos():
@@ -246,7 +252,7 @@ def test_any_clips_are_scored_through_fake_root_and_index(run_dir, tmp_path, sha
                  '--out', str(tmp_path / 'same.json')]) == 0
     blurred, same = (json.loads((tmp_path / f'{n}.json').read_text()) for n in ('blurred', 'same'))
     for result in (blurred, same):
-        assert set(result['components']) == {'semantic', 'texture', 'motion'}
+        assert set(result['components']) == {'semantic', 'texture', 'motion', 'kinds'}
         assert result['quality'] == pytest.approx(sum(result['components'].values()))
         assert 'fd' in result and 'wasserstein_estimate' not in result, 'no critic given'
     assert same['quality'] == pytest.approx(0, abs=1e-3), 'the same clips: no distance'
@@ -267,3 +273,72 @@ def test_the_models_missing_builtin_dataset_is_made_in_its_look(tmp_path, capsys
     assert 'made the built-in moving-shapes dataset (large look)' in capsys.readouterr().out
     assert json.loads((root / 'look.json').read_text())['look'] == 'large'
     assert len(os.listdir(root / 'clips')) == 12
+
+
+def test_a_run_folder_is_scored_through_its_newest_generator(run_dir, capsys):
+    chainer.serializers.save_npz(str(run_dir / 'gen_iter_10.npz'), Generator(8, 4, 16, 16))
+    chainer.serializers.save_npz(str(run_dir / 'critic_iter_10.npz'), Critic(8, 16, 16))
+    assert main(['--model', str(run_dir), '--n', '4', '--batch', '4']) == 0
+    assert f'--model {run_dir}: using {run_dir / "gen_iter_10.npz"}' in capsys.readouterr().out
+    assert json.loads((run_dir / 'evaluation.json').read_text())['n'] == 4
+    (run_dir / 'empty').mkdir()
+    assert main(['--model', str(run_dir / 'empty')]) == 2
+    assert capsys.readouterr().err == (
+        f'error: --model {run_dir / "empty"}: the folder holds no gen_avg_iter_N.npz,'
+        ' gen_iter_N.npz or generator.npz; expected a generator .npz or a run folder with one\n')
+
+
+def test_the_shipped_feature_network_is_found_from_any_folder(run_dir, tmp_path, monkeypatch):
+    if not os.path.isfile(os.path.join(ROOT, 'models', 'feature_net.npz')):
+        pytest.skip('models/feature_net.npz absent')
+    (tmp_path / 'elsewhere').mkdir()
+    monkeypatch.chdir(tmp_path / 'elsewhere')
+    assert main(['--model', str(run_dir / 'gen_iter_5.npz'), '--n', '4', '--batch', '4']) == 0
+    assert os.listdir(tmp_path / 'elsewhere') == []
+
+
+def relative_data_run(folder):
+    """A run folder whose settings name the built-in dataset by the relative root_dir
+    'data/shapes' (as a run trained from the project folder does)."""
+    write_ini(folder / 'setup.ini', {
+        'DATA': {'root_dir': 'data/shapes', 'builtin': 'yes', 'builtin_clips': 12},
+        'MODEL': {'ch': 8, 'latent_dim': 4, 'frame_size': 16, 'n_frames': 16}})
+    chainer.serializers.save_npz(str(folder / 'gen_iter_5.npz'), Generator(8, 4, 16, 16))
+    chainer.serializers.save_npz(str(folder / 'critic_iter_5.npz'), Critic(8, 16, 16))
+    return folder / 'gen_iter_5.npz'
+
+
+def test_no_dataset_is_made_in_a_folder_the_user_did_not_name(tmp_path, monkeypatch, capsys):
+    run, cwd, project = (tmp_path / name for name in ('run', 'cwd', 'project'))
+    for folder in (run, cwd, project):
+        folder.mkdir()
+    gen = relative_data_run(run)
+    monkeypatch.setattr(project_files, 'ROOT', str(project))
+    monkeypatch.chdir(cwd)
+    assert main(['--model', str(gen), '--n', '4']) == 2
+    assert capsys.readouterr().err == (
+        f"error: --model {gen}: [DATA] root_dir 'data/shapes' is in neither the current folder"
+        f' nor the project folder {project} (the built-in dataset is made only where'
+        ' you name it); pass --root DIR with the real clips, or --config SETUP.INI whose'
+        ' root_dir names where they are or are to be made\n')
+    assert os.listdir(cwd) == [] and os.listdir(project) == []
+    assert visible(run) == ['critic_iter_5.npz', 'gen_iter_5.npz', 'setup.ini']
+
+
+def test_a_relative_dataset_is_found_in_the_project_or_made_where_a_config_names_it(
+        tmp_path, shapes_dir, monkeypatch, capsys):
+    run, cwd, project = (tmp_path / name for name in ('run', 'cwd', 'project'))
+    for folder in (run, cwd, project):
+        folder.mkdir()
+    gen = relative_data_run(run)
+    monkeypatch.setattr(project_files, 'ROOT', str(project))
+    monkeypatch.chdir(cwd)
+    (project / 'data').mkdir()
+    os.symlink(shapes_dir, project / 'data' / 'shapes')
+    assert main(['--model', str(gen), '--n', '4', '--batch', '4']) == 0
+    assert os.listdir(cwd) == [], 'read from the project folder, nothing made here'
+    assert main(['--model', str(gen), '--config', str(run / 'setup.ini'), '--n', '4',
+                 '--batch', '4', '--out', str(run / 'named.json')]) == 0
+    assert 'made the built-in moving-shapes dataset (standard look) in data/shapes' in \
+        capsys.readouterr().out
+    assert len(os.listdir(cwd / 'data' / 'shapes' / 'clips')) == 12, 'where --config names it'

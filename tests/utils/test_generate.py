@@ -1,5 +1,7 @@
 import os
 import signal
+import subprocess
+import sys
 
 import chainer
 import cv2
@@ -9,7 +11,7 @@ from PIL import Image
 
 from nn.DCGAN import Generator
 from computations.sampling import generate_videos
-from tests.conftest import write_ini
+from tests.conftest import ROOT, write_ini
 from utils import generate, memory
 from utils.generate import main, parse_seeds
 from utils.video_io import mp4_available
@@ -65,7 +67,7 @@ def test_each_seed_gives_the_same_video_alone_or_with_others(model_dir, tmp_path
 def test_interpolation_walks_from_seed_a_to_seed_b(model_dir, tmp_path):
     assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '1,2', '--interpolate', '1',
                  '2', '--steps', '3', '--outdir', str(tmp_path)]) == 0
-    walk = gif_frames(tmp_path / 'walk_0001_0002.gif')
+    walk = gif_frames(tmp_path / 'walk_1_2.gif')
     assert len(walk) == 3 * 16
     np.testing.assert_array_equal(walk[0], gif_frames(tmp_path / 'seed0001.gif')[0])
     np.testing.assert_array_equal(walk[-1], gif_frames(tmp_path / 'seed0002.gif')[-1])
@@ -309,3 +311,85 @@ def test_gpu_without_cuda_is_an_error(model_dir, capsys):
         pytest.skip('this machine has CUDA')
     assert main(['--model', str(model_dir / 'gen.npz'), '--gpu', '0']) == 2
     assert '--gpu = 0: CuPy with a CUDA GPU is not available' in capsys.readouterr().err
+
+
+def save_generator(path, seed):
+    np.random.seed(seed)
+    chainer.serializers.save_npz(str(path), Generator(8, 4, 16, 16))
+
+
+def test_a_run_folder_gives_its_newest_average_else_its_newest_generator(model_dir, tmp_path,
+                                                                         capsys):
+    for name, seed in (('gen_iter_900.npz', 3), ('gen_iter_1000.npz', 4)):
+        save_generator(model_dir / name, seed)
+    assert main(['--model', str(model_dir), '--seeds', '0', '--out', str(tmp_path / 'run')]) == 0
+    assert f'--model {model_dir}: using {model_dir / "gen_iter_1000.npz"}' in \
+        capsys.readouterr().out, '1000 after 900: numbers, not text'
+    assert main(['--model', str(model_dir / 'gen_iter_1000.npz'), '--seeds', '0',
+                 '--out', str(tmp_path / 'file')]) == 0
+    assert (tmp_path / 'run' / 'seed0000.gif').read_bytes() == \
+        (tmp_path / 'file' / 'seed0000.gif').read_bytes()
+    for name, seed in (('gen_avg_iter_10.npz', 5), ('gen_avg_iter_9.npz', 6)):
+        save_generator(model_dir / name, seed)
+    assert main(['--model', str(model_dir), '--seeds', '0', '--out', str(tmp_path / 'avg')]) == 0
+    assert f'using {model_dir / "gen_avg_iter_10.npz"}' in capsys.readouterr().out, \
+        'the moving average first, even when older'
+
+
+def test_a_folder_without_a_generator_is_one_line(tmp_path, capsys):
+    (tmp_path / 'critic_iter_5.npz').write_bytes(b'')
+    (tmp_path / 'gen_iter_5.npz.bak').write_bytes(b'')
+    assert main(['--model', str(tmp_path), '--out', str(tmp_path / 'out')]) == 2
+    assert capsys.readouterr().err == (
+        f'error: --model {tmp_path}: the folder holds no gen_avg_iter_N.npz, gen_iter_N.npz'
+        ' or generator.npz; expected a generator .npz or a run folder with one\n')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_the_shipped_model_is_found_from_any_folder(tmp_path):
+    """The default --model is the project's models/generator.npz, not ./models/."""
+    if not os.path.isfile(os.path.join(ROOT, 'models', 'generator.npz')):
+        pytest.skip('models/generator.npz absent')
+    result = subprocess.run([sys.executable, os.path.join(ROOT, 'utils', 'generate.py'),
+                             '--seeds', '0', '--out', 'out'], cwd=str(tmp_path),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert visible(tmp_path) == ['out'] and visible(tmp_path / 'out') == [
+        'grid.gif', 'seed0000.gif']
+
+
+def test_a_new_run_removes_what_an_earlier_run_made_there_and_nothing_else(model_dir,
+                                                                           tmp_path, capsys):
+    out = tmp_path / 'out'
+    gen = str(model_dir / 'gen.npz')
+    assert main(['--model', gen, '--seeds', '0-3', '--interpolate', '0', '3', '--steps', '2',
+                 '--out', str(out)]) == 0
+    (out / 'notes.txt').write_text('mine')
+    (out / 'seed0002.gif').write_bytes((out / 'seed0002.gif').read_bytes() + b'edited')
+    assert main(['--model', gen, '--seeds', '0-1', '--out', str(out), '--overwrite']) == 0
+    assert visible(out) == ['grid.gif', 'notes.txt', 'seed0000.gif', 'seed0001.gif',
+                            'seed0002.gif'], 'the edited gif and the notes are kept'
+    assert 'removed 2 files an earlier run of utils/generate.py made in' in \
+        capsys.readouterr().out
+    assert (out / 'notes.txt').read_text() == 'mine'
+
+
+def test_a_run_that_stops_part_way_removes_nothing(model_dir, tmp_path, monkeypatch):
+    out = tmp_path / 'out'
+    gen = str(model_dir / 'gen.npz')
+    assert main(['--model', gen, '--seeds', '0-3', '--out', str(out)]) == 0
+    before = visible(out)
+
+    def stopped(gen, z, batch_size=16):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(generate, 'generate_videos', stopped)
+    assert main(['--model', gen, '--seeds', '5', '--out', str(out), '--overwrite']) == 130
+    assert visible(out) == before
+
+
+@pytest.mark.skipif(not mp4_available(), reason='imageio-ffmpeg is not installed')
+def test_mp4_is_written_without_an_ffmpeg_warning(model_dir, tmp_path, capfd):
+    assert main(['--model', str(model_dir / 'gen.npz'), '--seeds', '0', '--mp4',
+                 '--out', str(tmp_path)]) == 0
+    err = capfd.readouterr().err
+    assert 'pix_fmt' not in err and err == '', 'ffmpeg writes to the same stderr'

@@ -70,3 +70,18 @@ def test_records_of_files_since_removed_are_dropped(tmp_path):
     (tmp_path / 'a.gif').write_text('not the tool\'s')
     with pytest.raises(OutputError, match='a.gif is not a file that'):
         make(tmp_path, {'a.gif': 'one'}, overwrite=True)
+
+
+def test_remove_others_removes_only_the_tools_own_files_of_earlier_jobs(tmp_path):
+    make(tmp_path, {'a.gif': 'one', 'b.gif': 'one', 'c.gif': 'one', 'd.gif': 'one'})
+    (tmp_path / 'c.gif').write_text('changed by hand')
+    (tmp_path / 'd.gif').unlink()
+    (tmp_path / 'd.gif').mkdir()
+    (tmp_path / 'mine.txt').write_text('mine')
+    record = claim(str(tmp_path), {'a.gif': 'two'}, TOOL, True, '--out')
+    record.write('a.gif', lambda path: open(path, 'w').write('two'))
+    assert record.remove_others() == ['b.gif']
+    assert sorted(os.listdir(tmp_path)) == [
+        '.videogan-tool.jsonl', 'a.gif', 'c.gif', 'd.gif', 'mine.txt']
+    assert (tmp_path / 'c.gif').read_text() == 'changed by hand'
+    assert claim(str(tmp_path), {}, TOOL, False, '--out').remove_others() == ['a.gif']

@@ -7,6 +7,7 @@ import pytest
 
 from datastream.framereader import load_uint8_clip
 from tests.conftest import write_ini
+from utils import preview_data, project_files
 from utils.preview_data import chosen_clips, main
 from utils.video_io import mp4_available
 
@@ -113,3 +114,21 @@ def test_a_file_it_did_not_make_is_never_replaced(tmp_path, config, capsys):
             f'error: --out {out}: p.gif is not a file that utils/preview_data.py made, so it'
             ' is never replaced; pass another --out or move the file away\n')
     assert out.read_bytes() == b'my own gif'
+
+
+def test_the_projects_setup_ini_and_its_data_are_found_from_any_folder(tmp_path, shapes_dir,
+                                                                        monkeypatch, capsys):
+    project, cwd = tmp_path / 'project', tmp_path / 'cwd'
+    (project / 'data').mkdir(parents=True)
+    cwd.mkdir()
+    os.symlink(shapes_dir, project / 'data' / 'shapes')
+    write_ini(project / 'setup.ini', {'DATA': {'root_dir': 'data/shapes'},
+                                      'MODEL': {'frame_size': 16, 'n_frames': 16}})
+    monkeypatch.setattr(project_files, 'ROOT', str(project))
+    monkeypatch.setattr(preview_data, 'PROJECT_CONFIG', str(project / 'setup.ini'))
+    monkeypatch.chdir(cwd)
+    assert main(['--n', '2']) == 0
+    assert sorted(os.listdir(cwd)) == ['.videogan-preview_data.jsonl', 'data_preview.gif'], \
+        'the output goes where the command runs'
+    assert f'2 clips of {project / "data" / "shapes" / "index.txt"}' in capsys.readouterr().out
+    assert 'the project' in preview_data.build_parser().format_help()
