@@ -226,3 +226,13 @@ def test_torchs_setuptools_requirement_is_met_so_pip_reports_no_conflict():
         if name_of(req) == 'setuptools' and (req.marker is None or req.marker.evaluate()):
             installed = importlib.metadata.version('setuptools')
             assert req.specifier.contains(installed), f'setuptools {installed}; torch: {req}'
+
+
+def test_the_readme_says_how_ranks_map_to_gpus_as_main_train_maps_them():
+    """Issue 35, item 3: the multi-GPU text names the mapping the code uses, a launch
+    without a hostfile, where NCCL comes from, and that mpich is for one machine."""
+    readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+    source = open(os.path.join(ROOT, 'main_train.py'), encoding='utf-8').read()
+    assert 'world.intra_rank' in source and '`intra_rank`' in readme
+    assert re.search(r'^srun .*main_train\.py', readme, re.M)
+    assert 'NCCL' in readme and re.search(r'mpich`? an MPI for one machine only', readme)
