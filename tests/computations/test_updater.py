@@ -121,7 +121,9 @@ def test_a_lazy_penalty_is_computed_on_every_nth_critic_step_of_the_run(shapes_d
     assert updater.critic_iter == 2 and computed == [0, 1]
 
 
-def test_a_lazy_penalty_weighs_n_times_as_much(shapes_dir, tmp_path):
+def lazy_critic_losses(shapes_dir, tmp_path):
+    """(penalised, loss, reported observation) of one critic loss with and without the
+    penalty, on one real batch of a run with penalty_every = 4."""
     trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path,
                                  **{'ADAM.penalty_every': 4})
     updater = trainer.updater
@@ -129,7 +131,13 @@ def test_a_lazy_penalty_weighs_n_times_as_much(shapes_dir, tmp_path):
     for penalised in (True, False):
         observation = {}
         with trainer.reporter.scope(observation):
-            loss = float(updater.critic_loss(real, penalised).array)
+            loss = updater.critic_loss(real, penalised)
+        yield penalised, loss, observation
+
+
+def test_a_lazy_penalty_weighs_n_times_as_much(shapes_dir, tmp_path):
+    for penalised, loss, observation in lazy_critic_losses(shapes_dir, tmp_path):
+        loss = float(loss.array)
         wdist = float(chainer.as_array(observation['critic/wdist']))
         if penalised:
             gp = float(chainer.as_array(observation['critic/gp']))
@@ -148,14 +156,7 @@ def test_a_resumed_run_keeps_the_lazy_penalty_schedule(shapes_dir, tmp_path):
 def test_the_reported_critic_loss_is_the_wgan_gp_loss_not_minus_wdist(shapes_dir, tmp_path):
     """critic/loss is -wdist + lambda * gp of the step that computed the penalty (at lambda,
     however lazily weighted), and absent from a step without it: it never repeats -wdist."""
-    trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path,
-                                 **{'ADAM.penalty_every': 4})
-    updater = trainer.updater
-    real = updater._real_batch(updater.get_iterator('main'))
-    for penalised in (True, False):
-        observation = {}
-        with trainer.reporter.scope(observation):
-            updater.critic_loss(real, penalised)
+    for penalised, _, observation in lazy_critic_losses(shapes_dir, tmp_path):
         wdist = float(chainer.as_array(observation['critic/wdist']))
         if penalised:
             gp = float(chainer.as_array(observation['critic/gp']))

@@ -308,13 +308,20 @@ def relative_data_run(folder):
     return folder / 'gen_iter_5.npz'
 
 
-def test_no_dataset_is_made_in_a_folder_the_user_did_not_name(tmp_path, monkeypatch, capsys):
+def run_seen_from_elsewhere(tmp_path, monkeypatch):
+    """(run, cwd, project, generator file): a run whose settings name a relative dataset,
+    scored from an empty current folder with the project at an empty folder of its own."""
     run, cwd, project = (tmp_path / name for name in ('run', 'cwd', 'project'))
     for folder in (run, cwd, project):
         folder.mkdir()
     gen = relative_data_run(run)
     monkeypatch.setattr(project_files, 'ROOT', str(project))
     monkeypatch.chdir(cwd)
+    return run, cwd, project, gen
+
+
+def test_no_dataset_is_made_in_a_folder_the_user_did_not_name(tmp_path, monkeypatch, capsys):
+    run, cwd, project, gen = run_seen_from_elsewhere(tmp_path, monkeypatch)
     assert main(['--model', str(gen), '--n', '4']) == 2
     assert capsys.readouterr().err == (
         f"error: --model {gen}: [DATA] root_dir 'data/shapes' is in neither the current folder"
@@ -327,12 +334,7 @@ def test_no_dataset_is_made_in_a_folder_the_user_did_not_name(tmp_path, monkeypa
 
 def test_a_relative_dataset_is_found_in_the_project_or_made_where_a_config_names_it(
         tmp_path, shapes_dir, monkeypatch, capsys):
-    run, cwd, project = (tmp_path / name for name in ('run', 'cwd', 'project'))
-    for folder in (run, cwd, project):
-        folder.mkdir()
-    gen = relative_data_run(run)
-    monkeypatch.setattr(project_files, 'ROOT', str(project))
-    monkeypatch.chdir(cwd)
+    run, cwd, project, gen = run_seen_from_elsewhere(tmp_path, monkeypatch)
     (project / 'data').mkdir()
     os.symlink(shapes_dir, project / 'data' / 'shapes')
     assert main(['--model', str(gen), '--n', '4', '--batch', '4']) == 0
