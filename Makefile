@@ -19,7 +19,7 @@ setup: $(VENV)/.installed
 # pip builds with (the newest) lacks: it is built once beside setuptools<70 without build
 # isolation (pip keeps the wheel in its cache). Then requirements.txt, the project (editable)
 # and its dependencies, which brings setuptools back to constraints.txt's current version;
-# chainer imports beside it through utils/chainer_compat.py.
+# chainer imports beside it through base/chainer_compat.py.
 $(VENV)/.installed: requirements.txt pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install $(PIN) --upgrade pip

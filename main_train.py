@@ -9,7 +9,7 @@ import shlex
 import sys
 from functools import partial
 
-from utils import chainer_compat  # noqa: F401  (before chainer: new-stack fixes)
+from base import chainer_compat  # noqa: F401  (before chainer: new-stack fixes)
 import chainer
 import numpy as np
 
@@ -28,12 +28,12 @@ from metrics.quality import COMPONENTS, MIN_CLIPS
 from nn import torch_kernels
 from nn.DCGAN import build_networks
 from nn.sizes import describe_size, training_bytes
-from utils.cli import EXIT_INTERRUPTED, run
-from utils.config_parse import load_config, write_config
-from utils.devices import device_for
-from utils.errors import UserError
-from utils.memory import require_memory
-from utils.safe_files import ensure_output_dir
+from base.cli import EXIT_INTERRUPTED, run
+from base.config import load_config, write_config
+from base.devices import device_for
+from base.errors import UserError
+from base.memory import require_memory
+from base.safe_files import ensure_output_dir
 
 
 def parse_args(argv):

@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 
-from utils import chainer_compat  # noqa: F401  (before chainer)
+from base import chainer_compat  # noqa: F401  (before chainer)
 import chainer
 import numpy as np
 
@@ -30,7 +30,7 @@ from datastream.moving_shapes import (LOOKS, MARKER, numbered_clip, recorded_loo
                                       write_stacked_jpeg)
 from metrics import ladder
 from nn.network_files import config_for, load_critic, load_generator
-from utils.safe_files import owns
+from base.safe_files import owns
 from utils.evaluate import collect
 
 

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from utils import chainer_compat  # noqa: F401  (before chainer)
+from base import chainer_compat  # noqa: F401  (before chainer)
 import chainer
 import chainer.functions as F
 import numpy as np
@@ -26,8 +26,8 @@ from PIL import Image
 from bench.critic_ladder import real_uint8
 from metrics import ladder
 from nn.DCGAN import Generator
-from utils.config_parse import load_config
-from utils.video_io import to_uint8_frames
+from base.config import load_config
+from base.video_io import to_uint8_frames
 
 BATCH = 16
 

@@ -27,7 +27,7 @@ import copy
 import sys
 import time
 
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401
 import chainer
 import numpy as np
 
@@ -37,8 +37,8 @@ from computations.trainer import make_optimizer
 from datastream.framereader import clip_converter
 from nn import torch_kernels
 from nn.DCGAN import Critic, Generator
-from utils.config_parse import AdamConfig
-from utils.devices import DeviceError, device_for
+from base.config import AdamConfig
+from base.devices import DeviceError, device_for
 
 TOLERANCE = 1e-3
 GROUPS = ('critic_loss', 'penalty', 'gen_loss', 'critic grads', 'gen grads', 'inference')

@@ -13,7 +13,7 @@ tables on the CPU (a check of the script; the profile then has no GPU rows).
 import argparse
 import time
 
-from utils import chainer_compat  # noqa: F401  (before chainer)
+from base import chainer_compat  # noqa: F401  (before chainer)
 
 import numpy as np
 import chainer

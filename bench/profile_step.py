@@ -16,7 +16,7 @@ import pstats
 import sys
 import time
 
-from utils import chainer_compat  # noqa: F401  (before chainer)
+from base import chainer_compat  # noqa: F401  (before chainer)
 import chainer
 from chainer.function_hooks import TimerHook
 

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401
 import numpy as np
 
 from computations.sampling import generate_videos

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from utils import chainer_compat  # noqa: F401  (before chainer)
+from base import chainer_compat  # noqa: F401  (before chainer)
 
 import chainer
 
@@ -25,8 +25,8 @@ from computations.distributed import World
 from computations.trainer import build_trainer
 from datastream.framereader import make_iterator
 from nn import torch_kernels
-from utils.config_parse import load_config
-from utils.devices import device_for
+from base.config import load_config
+from base.devices import device_for
 
 WARM_UP = 5
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from utils import chainer_compat  # noqa: F401  (before chainer)
+from base import chainer_compat  # noqa: F401  (before chainer)
 
 import numpy as np
 import chainer
@@ -27,7 +27,7 @@ from computations.trainer import make_optimizer
 from computations.updater import WGANGPUpdater
 from datastream.framereader import clip_converter, make_iterator
 from nn.DCGAN import Critic, Generator
-from utils.config_parse import AdamConfig
+from base.config import AdamConfig
 
 CONFIGS = {'tiny': dict(ch=16, frame_size=16, n_frames=16, batch=2),
            'small': dict(ch=64, frame_size=32, n_frames=16, batch=8),

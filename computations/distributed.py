@@ -11,7 +11,7 @@ rank 0's snapshot resumes every rank. Only rank 0 writes logs, gifs, snapshots.
 from dataclasses import dataclass
 
 import chainer.links as L
-from utils.errors import UserError
+from base.errors import UserError
 
 
 class DistributedError(UserError):

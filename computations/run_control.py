@@ -16,9 +16,9 @@ from chainer.training import extensions
 
 from nn.DCGAN import build_networks
 from nn.network_files import SETTINGS_ENTRY
-from utils.config_parse import config_from_text
-from utils.npz_entries import NpzError, read_entries, read_entry
-from utils.errors import UserError
+from base.config import config_from_text
+from base.npz_entries import NpzError, read_entries, read_entry
+from base.errors import UserError
 
 
 class RunLength:

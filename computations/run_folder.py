@@ -18,9 +18,9 @@ import secrets
 from chainer import training
 
 from computations.run_control import snapshots
-from utils.errors import UserError
-from utils.npz_entries import read_entry
-from utils.safe_files import write_text
+from base.errors import UserError
+from base.npz_entries import read_entry
+from base.safe_files import write_text
 
 MARKER = '.videogan-run'
 LOCK = '.videogan-run.lock'

@@ -18,8 +18,8 @@ from chainer import training
 from computations.progress import clock
 from computations.quality import REPORTED as QUALITY_REPORTED
 from metrics.quality import COMPONENTS
-from utils.config_parse import format_config
-from utils.safe_files import write_text
+from base.config import format_config
+from base.safe_files import write_text
 
 STYLE = ('body{font-family:sans-serif;margin:2em;max-width:80em}'
          'table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;'

@@ -2,7 +2,7 @@
 import chainer
 import numpy as np
 
-from utils.video_io import to_uint8_frames
+from base.video_io import to_uint8_frames
 
 
 def generate_videos(gen, z, batch_size=16):

@@ -25,9 +25,9 @@ from computations.sampling import generate_videos
 from computations.updater import Diverged, WGANGPUpdater
 from datastream.framereader import clip_converter
 from nn.network_files import write_network
-from utils.config_parse import format_config
-from utils.npz_entries import write_entries
-from utils.video_io import save_gif, tile_grid
+from base.config import format_config
+from base.npz_entries import write_entries
+from base.video_io import save_gif, tile_grid
 
 SNAPSHOT_PATTERN = 'snapshot_iter_{.updater.iteration}'
 PLOT_INCHES = (9, 4.5)  # at matplotlib's 100 dpi, 900 x 450 pixels before the legend
@@ -115,7 +115,7 @@ def _add_snapshots(trainer, networks, config, run_length):
     settings = format_config(config)
     trainer.extend(finite_weights({'generator': trainer.updater.gen,
                                    'critic': trainer.updater.critic}), trigger=every)
-    # write_entries stores a None without pickling it (utils/npz_entries.py)
+    # write_entries stores a None without pickling it (base/npz_entries.py)
     trainer.extend(extensions.snapshot(savefun=write_entries, filename=SNAPSHOT_PATTERN,
                                        n_retains=3), trigger=every)
     for name, network_at in networks.items():

@@ -14,7 +14,7 @@ import chainer
 import chainer.functions as F
 from chainer import training
 
-from utils.errors import UserError
+from base.errors import UserError
 from computations.random_state import serialize_random_state
 
 

@@ -18,7 +18,7 @@ import os
 import re
 import socket
 
-from utils.errors import UserError
+from base.errors import UserError
 
 NETWORK_TIMEOUT = 60
 """Seconds a network call may wait for an answer before it counts as Transient."""

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from utils.safe_files import atomic_path
+from base.safe_files import atomic_path
 
 CACHE_DIR = '.videogan_cache'
 

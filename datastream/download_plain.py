@@ -32,8 +32,8 @@ from datastream.video_cut import VideoError, cut_clips, open_video
 from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,
                                    clips_from_rows, fetch_csv, read_rows, utf8_lines,
                                    valid_clips)
-from utils.cli import check_ranges, parser as new_parser, run
-from utils.safe_files import ensure_output_dir
+from base.cli import check_ranges, parser as new_parser, run
+from base.safe_files import ensure_output_dir
 
 RETRIED_REASONS = {'network', 'unreadable-download', 'backend-error'}
 ROW_REASONS = {'bad-id'}  # about one row of the annotation file, checked again each run

@@ -19,7 +19,7 @@ import numpy as np
 import chainer
 
 from datastream.clip_cache import ClipCache
-from utils.errors import UserError
+from base.errors import UserError
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')

@@ -14,10 +14,10 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from utils.safe_files import OutputError, atomic_path, claim_folder, owns, write_text
+from base.safe_files import OutputError, atomic_path, claim_folder, owns, write_text
 
 KINDS = ('circle', 'square', 'triangle')
-MARKER = '.videogan-builtin'  # marks a folder as a built-in dataset (utils/safe_files.py)
+MARKER = '.videogan-builtin'  # marks a folder as a built-in dataset (base/safe_files.py)
 PALETTE = {'red': (230, 40, 40), 'green': (40, 210, 60), 'blue': (40, 80, 240),
            'yellow': (245, 220, 40), 'magenta': (220, 50, 220), 'white': (245, 245, 245)}
 
@@ -31,7 +31,7 @@ class Look(NamedTuple):
 
 
 STANDARD = Look()
-# The looks [DATA] builtin_look names (utils/config_parse.BUILTIN_LOOKS): 'large' is the
+# The looks [DATA] builtin_look names (base/config.BUILTIN_LOOKS): 'large' is the
 # first run's milder variant, shapes about 1.6x the standard size (docs/first-run.md).
 LOOKS = {'standard': STANDARD, 'large': Look(radius=(0.16, 0.26))}
 LOOK_FILE = 'look.json'  # beside the index: the look the clips were made with
@@ -351,7 +351,7 @@ def ensure_dataset(root_dir, index_file, n_clips, seed=0, look='standard'):
 
 
 def ensure_builtin(data, seed):
-    """ensure_dataset for a [DATA] section (utils/config_parse.DataConfig) with builtin = yes,
+    """ensure_dataset for a [DATA] section (base/config.DataConfig) with builtin = yes,
     saying so when it made the dataset now."""
     if ensure_dataset(data.root_dir, data.index_dir, data.builtin_clips, seed, data.builtin_look):
         print(f'made the built-in moving-shapes dataset ({data.builtin_look} look) in'

@@ -31,9 +31,9 @@ from tqdm import tqdm
 from datastream.framereader import VIDEO_EXTS, square_frame
 from datastream.moving_shapes import write_stacked_jpeg
 from datastream.video_cut import VideoError, frames_with_times
-from utils.cli import check_ranges, parser as new_parser, run
-from utils.errors import UserError
-from utils.safe_files import ensure_output_dir, remove_owned, write_text
+from base.cli import check_ranges, parser as new_parser, run
+from base.errors import UserError
+from base.safe_files import ensure_output_dir, remove_owned, write_text
 
 DONE = '.done'  # written last: the folder's clips are complete
 SOURCE = '.videogan-source'  # written first: the video the folder's clips come from

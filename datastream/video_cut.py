@@ -9,7 +9,7 @@ import os
 
 import cv2
 
-from utils.safe_files import atomic_path
+from base.safe_files import atomic_path
 
 
 class VideoError(Exception):
@@ -45,7 +45,7 @@ def frames_with_times(path):
 
 class _ClipWriter:
     """One clip being written under the atomic writer's hidden temporary name
-    (utils/safe_files.atomic_path): renamed by finish, removed by discard."""
+    (base/safe_files.atomic_path): renamed by finish, removed by discard."""
 
     def __init__(self, dst, fps, shape):
         os.makedirs(os.path.dirname(dst) or '.', exist_ok=True)

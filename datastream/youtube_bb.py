@@ -20,8 +20,8 @@ from itertools import groupby
 from urllib.error import HTTPError, URLError
 
 from datastream.backends import NETWORK_TIMEOUT, YOUTUBE_ID
-from utils.errors import UserError
-from utils.safe_files import atomic_path
+from base.errors import UserError
+from base.safe_files import atomic_path
 
 CSV_NAMES = ('yt_bb_classification_train', 'yt_bb_classification_validation',
              'yt_bb_detection_train', 'yt_bb_detection_validation')

@@ -1,2 +1,2 @@
 """metrics package; chainer_compat first, so chainer imports on new stacks too."""
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401

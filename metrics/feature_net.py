@@ -24,7 +24,7 @@ from datastream.moving_shapes import KINDS, PALETTE
 from nn import torch_kernels
 from nn.DCGAN import Conv3D
 from nn.network_files import load_weights
-from utils.errors import UserError
+from base.errors import UserError
 
 INPUT = (16, 32, 32)  # frames, height, width
 N_LABELS = len(KINDS) + len(PALETTE) + 1  # kinds present, colours present, two shapes

@@ -12,7 +12,7 @@ import importlib
 
 import numpy as np
 
-from utils.errors import UserError
+from base.errors import UserError
 
 MIN_ROWS = 2  # a covariance needs two clips of each kind
 

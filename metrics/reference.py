@@ -14,7 +14,7 @@ DOCUMENTED_N clips.
 import argparse
 import sys
 
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401
 import numpy as np
 
 DOCUMENTED_N = 256  # clips of each kind in every documented score

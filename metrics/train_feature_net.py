@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401
 import chainer
 import chainer.functions as F
 import numpy as np
@@ -31,10 +31,10 @@ from datastream.framereader import to_float
 from metrics.feature_net import (INPUT, MAX_COUNT, FeatureNet, frames_at_input_size,
                                  kind_targets, targets)
 from nn.network_files import ModelError
-from utils.cli import run
-from utils.npz_entries import read_entries
-from utils.errors import UserError
-from utils.safe_files import atomic_path, ensure_output_file, write_text
+from base.cli import run
+from base.npz_entries import read_entries
+from base.errors import UserError
+from base.safe_files import atomic_path, ensure_output_file, write_text
 
 
 def make_clips(seed, start, count):

@@ -11,7 +11,7 @@ import chainer.links as L
 from chainer import function_node
 
 from nn import torch_kernels
-from utils.config_parse import UPSAMPLING
+from base.config import UPSAMPLING
 
 LEAKY_SLOPE = 0.2  # of every LeakyReLU in both networks
 

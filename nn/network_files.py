@@ -17,9 +17,9 @@ import chainer
 import numpy as np
 
 from nn.DCGAN import build_critic, build_generator
-from utils.config_parse import ConfigError, config_from_text, load_config
-from utils.errors import UserError
-from utils.npz_entries import read_entries, write_entries
+from base.config import ConfigError, config_from_text, load_config
+from base.errors import UserError
+from base.npz_entries import read_entries, write_entries
 
 SETTINGS_ENTRY = 'videogan_setup_ini'
 GENERATOR_HINT = ('; train one with `python main_train.py` and pass'

@@ -1,5 +1,5 @@
 """Rough upper estimates of the memory the networks and videos of a ModelConfig need
-(checked against the machine by utils/memory.py), and their size in words."""
+(checked against the machine by base/memory.py), and their size in words."""
 import numpy as np
 
 from nn.DCGAN import base_shape

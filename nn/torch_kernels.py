@@ -29,7 +29,7 @@ import chainer
 import chainer.functions as F
 from chainer import function_node
 
-from utils.errors import UserError
+from base.errors import UserError
 
 try:
     import torch

@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from utils import chainer_compat  # noqa: E402,F401  (before any chainer import)
+from base import chainer_compat  # noqa: E402,F401  (before any chainer import)
 
 from datastream.moving_shapes import build_dataset  # noqa: E402
 

@@ -14,8 +14,8 @@ import pytest
 
 from computations.run_folder import LOCK
 from tests.conftest import ROOT, tiny_sections, write_ini
-from tests.utils.test_npz_entries import RunsCode
-from utils.npz_entries import read_entries
+from tests.base.test_npz_entries import RunsCode
+from base.npz_entries import read_entries
 
 
 def train(ini, *sets, timeout=300):
@@ -124,7 +124,7 @@ def test_an_output_folder_that_is_a_file_stops_before_any_work(tmp_path, shapes_
 DISK_FULL = """
 import errno, sys
 sys.path.insert(0, {root!r})
-from utils import chainer_compat
+from base import chainer_compat
 from numpy.lib import format as npy_format
 def write_array(out, array, **options):
     raise OSError(errno.ENOSPC, 'No space left on device')

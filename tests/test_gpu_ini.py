@@ -9,7 +9,7 @@ import pytest
 
 from nn.network_files import config_for
 from tests.conftest import ROOT
-from utils.config_parse import load_config
+from base.config import load_config
 
 GPU_INI = os.path.join(ROOT, 'gpu.ini')
 SHAPES = ('ch', 'critic_ch', 'frame_size', 'n_frames', 'latent_dim', 'upsample',

@@ -1,34 +1,32 @@
 """Imports flow one way (docs/architecture.md): each module imports only modules of its own
-layer or of layers below it, and no script imports another script."""
+layer or of layers below it, no script imports another script, and drawn per folder the
+import graph has no arrow running back up."""
 import ast
 import glob
 import os
 
 from tests.conftest import ROOT
 
-# Bottom to top. A module not named in an earlier layer's list belongs to its package's layer.
-BASE = ['utils.errors', 'utils.safe_files', 'utils.npz_entries',
-        'utils.chainer_compat', 'utils.config_parse', 'utils.memory', 'utils.video_io',
-        'utils.devices', 'utils.cli']
+# Bottom to top: each folder's layer. A script (below) sits on layer 4 wherever it lives.
+FOLDER_LAYERS = {'base': 0, 'datastream': 1, 'nn': 1, 'metrics': 2, 'computations': 3,
+                 'utils': 4, 'main_train': 4, 'bench': 5, 'tools': 5, 'research': 5}
 SCRIPTS = ['main_train', 'utils.generate', 'utils.evaluate', 'utils.preview_data',
-           'utils.convert_seed_checkpoint',
+           'utils.convert_seed_checkpoint', 'utils.config_parse',
            'datastream.download_plain', 'datastream.split_video', 'metrics.train_feature_net']
-PACKAGE_LAYERS = {'datastream': 1, 'nn': 1, 'metrics': 2, 'computations': 3, 'bench': 5,
-                  'tools': 5}
-PROJECT = ('utils', 'datastream', 'nn', 'metrics', 'computations', 'bench', 'tools', 'main_train')
+PRODUCT = ('base', 'datastream', 'nn', 'metrics', 'computations', 'utils', 'main_train')
+
+
+def folder(module):
+    return module.split('.')[0]
 
 
 def layer(module):
-    if module in SCRIPTS:
-        return 4
-    if module in BASE:
-        return 0
-    return PACKAGE_LAYERS.get(module.split('.')[0], 0)
+    return 4 if module in SCRIPTS else FOLDER_LAYERS[folder(module)]
 
 
 def project_modules():
     paths = [os.path.join(ROOT, 'main_train.py')]
-    for package in PROJECT[:-1]:
+    for package in FOLDER_LAYERS:
         paths += glob.glob(os.path.join(ROOT, package, '*.py'))
     return {os.path.relpath(p, ROOT)[:-3].replace(os.sep, '.'): p for p in paths
             if not p.endswith('__init__.py')}
@@ -47,14 +45,32 @@ def imported(path, modules):
     return {name for name in names if name in modules}
 
 
-def test_every_module_has_a_layer_and_imports_only_downwards():
+def arrows():
     modules = project_modules()
-    assert set(SCRIPTS) | set(BASE) <= set(modules), 'a listed module no longer exists'
-    upward = []
-    for module, path in sorted(modules.items()):
-        for target in sorted(imported(path, modules)):
-            script_to_script = layer(module) == layer(target) == 4
-            if layer(target) > layer(module) or script_to_script:
-                upward.append(f'{module} (layer {layer(module)}) imports {target}'
-                              f' (layer {layer(target)})')
+    return [(module, target) for module, path in sorted(modules.items())
+            for target in sorted(imported(path, modules))]
+
+
+def test_every_listed_script_exists():
+    assert set(SCRIPTS) <= set(project_modules()), 'a listed script no longer exists'
+
+
+def test_every_module_imports_only_downwards():
+    upward = [f'{m} (layer {layer(m)}) imports {t} (layer {layer(t)})' for m, t in arrows()
+              if layer(t) > layer(m) or layer(m) == layer(t) == 4]
     assert not upward, '\n'.join(upward)
+
+
+def test_per_folder_no_arrow_runs_back_up():
+    """Between folders an import goes strictly down: a folder's scripts import nothing above
+    the folder, and folders of one layer (datastream, nn) do not import each other."""
+    upward = sorted({f'{folder(m)} -> {folder(t)}' for m, t in arrows()
+                     if folder(m) != folder(t)
+                     and FOLDER_LAYERS[folder(t)] >= FOLDER_LAYERS[folder(m)]})
+    assert not upward, '\n'.join(upward)
+
+
+def test_the_product_imports_no_research_bench_or_tools():
+    lab = [f'{m} imports {t}' for m, t in arrows()
+           if folder(m) in PRODUCT and folder(t) not in PRODUCT]
+    assert not lab, '\n'.join(lab)

@@ -288,8 +288,8 @@ class OutOfMemoryError(RuntimeError):
                                    OutOfMemoryError('CUDA out of memory')])
 def test_running_out_of_gpu_memory_names_the_batch_and_size(error):
     from main_train import out_of_memory_named
-    from utils.config_parse import ModelConfig
-    from utils.errors import UserError
+    from base.config import ModelConfig
+    from base.errors import UserError
     model = ModelConfig(use_gpu=0, batch_size=64, ch=512)
     with pytest.raises(UserError, match=r'^out of GPU memory training batches of 64 at 32 frames'
                                         r' of 64x64 px at ch 512 .*: lower \[MODEL\] batch_size'):

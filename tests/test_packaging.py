@@ -166,7 +166,7 @@ def test_constraints_pin_every_requirement_at_a_version_it_allows(project, name)
 
 
 def test_the_gpu_error_names_an_install_command_that_exists(project, monkeypatch):
-    from utils.devices import DeviceError, device_for
+    from base.devices import DeviceError, device_for
     monkeypatch.setattr(chainer.backends.cuda, 'available', False)
     with pytest.raises(DeviceError) as caught:
         device_for(0)

@@ -7,7 +7,7 @@ import chainer
 import numpy as np
 import pytest
 
-from utils.config_parse import load_config
+from base.config import load_config
 from nn.network_files import SETTINGS_ENTRY, load_critic, load_generator
 from utils.generate import latents_for
 

@@ -52,7 +52,7 @@ ARGS=(--set MODEL.use_gpu="$GPU" --set MODEL.frame_size=64 --set MODEL.n_frames=
       --set DATA.workers=4 --set DATA.cache=yes)
 # main_train.py as it is, and the same with one node per function (no fused nodes)
 UNFUSED="import runpy, sys
-from utils import chainer_compat
+from base import chainer_compat
 import chainer
 from nn import torch_kernels
 chainer.global_config.fused_nodes = False

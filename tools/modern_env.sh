@@ -2,7 +2,7 @@
 # Build .venv/modern: Python 3.12, numpy 2, the newest setuptools (no pkg_resources)
 # and OpenCV, with chainer 7.8.1 built the only way it builds (setuptools<70, no
 # build isolation) and setuptools upgraded afterwards. The test suite runs there
-# through utils/chainer_compat.py. Python 3.12 is the newest that pyproject.toml's
+# through base/chainer_compat.py. Python 3.12 is the newest that pyproject.toml's
 # requires-python admits.
 set -euo pipefail
 cd "$(dirname "$0")/.."

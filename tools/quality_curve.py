@@ -13,9 +13,9 @@ import argparse
 import json
 import sys
 
-from utils import cli
-from utils.errors import UserError
-from utils.safe_files import atomic_path, ensure_output_file
+from base import cli
+from base.errors import UserError
+from base.safe_files import atomic_path, ensure_output_file
 
 SCORE = 'quality/score'
 

@@ -27,11 +27,11 @@ import sys
 import numpy as np
 
 from nn.network_files import SETTINGS_ENTRY
-from utils import cli
-from utils.config_parse import config_from_text, format_config
-from utils.errors import UserError
-from utils.npz_entries import read_entries, write_entries
-from utils.safe_files import ensure_output_file
+from base import cli
+from base.config import config_from_text, format_config
+from base.errors import UserError
+from base.npz_entries import read_entries, write_entries
+from base.safe_files import ensure_output_file
 
 SNAPSHOT_MODEL = 'updater/model:{}/'
 SNAPSHOT_OPTIMIZER = 'updater/optimizer:{}/'

@@ -1,2 +1,3 @@
-"""utils package; chainer_compat first, so chainer imports on new stacks too."""
-from utils import chainer_compat  # noqa: F401
+"""The user's commands (generate, evaluate, preview_data, convert_seed_checkpoint,
+config_parse); chainer_compat first, so chainer imports on new stacks too."""
+from base import chainer_compat  # noqa: F401

@@ -14,15 +14,15 @@ Writes OUT/generator.npz and OUT/setup.ini (the architecture, for generate.py).
 import os
 import sys
 
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401
 import numpy as np
 
 from nn.DCGAN import base_shape
-from utils import cli
-from utils.config_parse import Config, ModelConfig, write_config
-from utils.errors import UserError
-from utils.npz_entries import read_entries, write_entries
-from utils.safe_files import claim_folder
+from base import cli
+from base.config import Config, ModelConfig, write_config
+from base.errors import UserError
+from base.npz_entries import read_entries, write_entries
+from base.safe_files import claim_folder
 
 CONVERTED_MARKER = '.videogan-converted'  # claim_folder's marker: --out was made by this tool
 WHT_TO_THW = (0, 1, 4, 3, 2)  # (in, out, kW, kH, kT) -> (in, out, kT, kH, kW)

@@ -28,7 +28,7 @@ At least 2 clips of each kind are needed (4 with --fvd), and an evaluation whose
 clips cannot fit in this machine's memory is refused before it starts. The JSON
 is strict (a non-finite number is written as null) and written atomically. It
 replaces an earlier --out only when this tool wrote it for the same networks (their
-sha256), clips and options (utils/made_files.py), or with --overwrite one it wrote
+sha256), clips and options (base/made_files.py), or with --overwrite one it wrote
 for another; a file it did not write is never replaced.
 """
 import dataclasses
@@ -38,7 +38,7 @@ import os
 import re
 import sys
 
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401
 import chainer
 import numpy as np
 
@@ -52,15 +52,15 @@ from metrics.quality import COMPONENTS, QualityReference
 from nn.network_files import (GENERATOR_HINT, config_for, load_critic, load_generator,
                               resolve_generator)
 from nn import torch_kernels
-from utils import cli
-from utils.config_parse import KERNELS, load_config
-from utils.devices import device_for
-from utils.errors import UserError
-from utils.made_files import claim, file_digest, job_key
+from base import cli
+from base.config import KERNELS, load_config
+from base.devices import device_for
+from base.errors import UserError
+from base.made_files import claim, file_digest, job_key
 from nn.sizes import describe_size, network_bytes, video_voxels
-from utils.memory import require_memory
-from utils.project_files import locate, project_path
-from utils.safe_files import atomic_path, ensure_output_file
+from base.memory import require_memory
+from base.project_files import locate, project_path
+from base.safe_files import atomic_path, ensure_output_file
 
 MIN_CLIPS = 2  # of each kind: the interval needs a variance
 FVD_MIN_CLIPS = 4  # precision/recall's k-th nearest neighbour, k = 3
@@ -316,7 +316,7 @@ def data_location(args, config):
     [DATA] root_dir of a --config, read from the current folder as training reads it,
     and an absolute root_dir in the model's settings. A relative root_dir of the model's
     settings (or of the project's setup.ini) is used where it is found, from the current
-    folder or the project folder (utils/project_files.locate), and never made; UserError
+    folder or the project folder (base/project_files.locate), and never made; UserError
     saying what to pass when it is found in neither."""
     data = config.data
     index = args.index or data.index_dir
@@ -365,7 +365,7 @@ def output_jobs(args, config, root, index):
 
 
 def claim_out(args, config, root, index):
-    """The Record that writes --out, checked for this evaluation (utils/made_files.py)."""
+    """The Record that writes --out, checked for this evaluation (base/made_files.py)."""
     folder = os.path.dirname(os.path.abspath(args.out))
     about = f'--model {args.gen}' if args.gen else f'--fake-root {args.fake_root}'
     return claim(folder, output_jobs(args, config, root, index), TOOL, args.overwrite, '--out',

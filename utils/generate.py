@@ -19,7 +19,7 @@ renamed when complete), so Ctrl-C or SIGTERM stops between files and leaves
 only whole gifs behind.
 
 --out keeps a record of the files this tool made there and from what
-(utils/made_files.py: the model file's sha256, its architecture, --fps, and the grid's
+(base/made_files.py: the model file's sha256, its architecture, --fps, and the grid's
 seeds or the walk's steps). A file is replaced only when the same model and options
 made it, so rerunning a command is repeatable; one made from another model or options
 needs --overwrite, and a file this tool did not make is never replaced. Every file is
@@ -30,7 +30,7 @@ seeds, a walk, .mp4s) are removed, so --out shows one run; any other file is kep
 import re
 import sys
 
-from utils import chainer_compat  # noqa: F401  (before chainer)
+from base import chainer_compat  # noqa: F401  (before chainer)
 
 import numpy as np
 
@@ -38,16 +38,16 @@ from computations.sampling import generate_videos
 from nn.network_files import (CHECK_KEYS, GENERATOR_HINT, config_for, load_generator,
                               resolve_generator)
 from nn import torch_kernels
-from utils import cli
-from utils.config_parse import KERNELS
-from utils.devices import device_for
-from utils.errors import UserError
-from utils.made_files import claim, file_digest, job_key
+from base import cli
+from base.config import KERNELS
+from base.devices import device_for
+from base.errors import UserError
+from base.made_files import claim, file_digest, job_key
 from nn.sizes import describe_size, network_bytes, video_voxels
-from utils.memory import require_memory
-from utils.project_files import project_path
-from utils.safe_files import ensure_output_dir
-from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
+from base.memory import require_memory
+from base.project_files import project_path
+from base.safe_files import ensure_output_dir
+from base.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
 DEFAULT_MODEL = project_path('models', 'generator.npz')  # the shipped model, from anywhere
 TOOL = 'utils/generate.py'
@@ -177,7 +177,7 @@ def output_jobs(args, model, digest):
 
 def claim_outputs(args, model):
     """The Record that writes this run's files in --out, each checked before any video
-    is made (utils/made_files.py); OutputError naming the first refused."""
+    is made (base/made_files.py); OutputError naming the first refused."""
     digest = file_digest(args.model)
     return claim(args.outdir, output_jobs(args, model, digest), TOOL, args.overwrite, '--out',
                  about=f'--model {args.model} of sha256 {digest[:12]}')

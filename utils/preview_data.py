@@ -9,28 +9,28 @@ resize, padding of short clips). Unreadable clips are skipped with a warning,
 as in training, and counted in the printed summary. --out ends in .gif, or in
 .mp4 where imageio-ffmpeg is installed; at most 256 clips make one grid. An
 earlier --out is replaced only when this tool made it with the same clips and
-options (utils/made_files.py), or with --overwrite one it made with others; a file
+options (base/made_files.py), or with --overwrite one it made with others; a file
 it did not make is never replaced. Without --config it reads the project's setup.ini,
 from any folder; a relative root_dir of that file is found from the current folder or
-the project folder (utils/project_files.locate), that of a --config you name from the
+the project folder (base/project_files.locate), that of a --config you name from the
 current folder, as training reads it.
 """
 import os
 import sys
 
-from utils import chainer_compat  # noqa: F401
+from base import chainer_compat  # noqa: F401
 import numpy as np
 
 from datastream.framereader import DataError, FrameReader
-from utils import cli
-from utils.config_parse import load_config
-from utils.errors import UserError
-from utils.made_files import claim, job_key
+from base import cli
+from base.config import load_config
+from base.errors import UserError
+from base.made_files import claim, job_key
 from nn.sizes import video_voxels
-from utils.memory import require_memory
-from utils.project_files import locate, project_path
-from utils.safe_files import ensure_output_file
-from utils.video_io import mp4_available, save_gif, save_mp4, tile_grid
+from base.memory import require_memory
+from base.project_files import locate, project_path
+from base.safe_files import ensure_output_file
+from base.video_io import mp4_available, save_gif, save_mp4, tile_grid
 
 EXTENSIONS = ('.gif', '.mp4')
 MAX_CLIPS = 256
@@ -87,7 +87,7 @@ def read_clips(dataset, indices):
 
 
 def claim_out(args, config, root, index):
-    """The Record that writes --out, checked for this preview (utils/made_files.py).
+    """The Record that writes --out, checked for this preview (base/made_files.py).
     The job: the clips' folder and index, their size and the options."""
     folder, name = os.path.split(os.path.abspath(args.out))
     key = job_key(os.path.abspath(root), index, config.model.frame_size,

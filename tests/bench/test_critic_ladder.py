@@ -7,7 +7,7 @@ from datastream.moving_shapes import build_dataset
 from metrics import ladder
 from nn.DCGAN import Critic, frame_laplacian
 from tests.conftest import tiny_sections, write_ini
-from utils.config_parse import load_config
+from base.config import load_config
 
 
 def _rows(text):

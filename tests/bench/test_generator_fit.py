@@ -5,7 +5,7 @@ import numpy as np
 from bench.generator_fit import fit, main, redraw, strip
 from metrics import ladder
 from nn.DCGAN import Generator
-from utils.video_io import to_uint8_frames
+from base.video_io import to_uint8_frames
 
 
 def test_fitting_lowers_the_error_and_redraws_every_clip():

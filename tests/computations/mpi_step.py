@@ -10,7 +10,7 @@ from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from utils import chainer_compat  # noqa: E402,F401
+from base import chainer_compat  # noqa: E402,F401
 import chainer  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -19,7 +19,7 @@ from computations.trainer import make_optimizer  # noqa: E402
 from computations.updater import WGANGPUpdater  # noqa: E402
 from datastream.framereader import clip_converter  # noqa: E402
 from nn.DCGAN import Critic, Generator  # noqa: E402
-from utils.config_parse import AdamConfig  # noqa: E402
+from base.config import AdamConfig  # noqa: E402
 
 CRITIC_ITER = 2
 

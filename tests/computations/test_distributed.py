@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, tiny_sections, write_ini
-from utils.config_parse import AdamConfig
+from base.config import AdamConfig
 
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), 'mpiexec')
 pytest.importorskip('mpi4py')

@@ -10,8 +10,8 @@ from computations.run_control import (EveryOrLast, RunLength, SnapshotMismatch,
                                       resume)
 from nn.DCGAN import build_networks
 from nn.network_files import SETTINGS_ENTRY
-from utils.config_parse import Config, ModelConfig, format_config
-from utils.npz_entries import write_entries
+from base.config import Config, ModelConfig, format_config
+from base.npz_entries import write_entries
 
 
 class FakeUpdater:

@@ -7,8 +7,8 @@ import pytest
 
 from computations.run_folder import (LOCK, MARKER, RUN_ID_ENTRY, RunFolder, RunFolderInUse,
                                      check_log_file, marked_run_id, snapshot_run_id)
-from utils.errors import UserError
-from utils.npz_entries import write_entries
+from base.errors import UserError
+from base.npz_entries import write_entries
 
 
 def snapshot(path, run_id=None):

@@ -5,7 +5,7 @@ import pytest
 
 from computations.run_control import RunLength
 from computations.run_page import QUALITY_FILE, RunPage, close_page, render, write_quality
-from utils.config_parse import Config
+from base.config import Config
 
 STARTED = 1_800_000_000.0  # a fixed wall-clock second
 

@@ -10,7 +10,7 @@ from computations.trainer import build_trainer
 from datastream.framereader import FrameReader, make_iterator
 from nn.DCGAN import build_networks
 from tests.conftest import tiny_sections, write_ini
-from utils.config_parse import load_config
+from base.config import load_config
 
 KEYS = ('gen/loss', 'critic/loss', 'critic/gp', 'critic/wdist')
 

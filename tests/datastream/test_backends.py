@@ -9,7 +9,7 @@ pytubefix = pytest.importorskip('pytubefix')
 from pytubefix import exceptions as ex  # noqa: E402
 
 from datastream import backends  # noqa: E402
-from utils.errors import UserError  # noqa: E402
+from base.errors import UserError  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

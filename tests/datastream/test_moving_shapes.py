@@ -7,8 +7,8 @@ import pytest
 from datastream.framereader import read_index
 from datastream.moving_shapes import (LOOKS, PALETTE, build_dataset, ensure_dataset,
                                       numbered_clip, recorded_look, render_clip)
-from utils.config_parse import BUILTIN_LOOKS
-from utils.safe_files import OutputError
+from base.config import BUILTIN_LOOKS
+from base.safe_files import OutputError
 
 
 def test_render_is_deterministic_per_seed():

@@ -4,7 +4,7 @@ import pytest
 
 from datastream.video_cut import cut_clips, frames_with_times
 from tests.conftest import counter_frames, write_mp4
-from utils.safe_files import is_partial
+from base.safe_files import is_partial
 
 
 def test_clips_being_cut_have_hidden_names_and_an_error_leaves_none(tmp_path):

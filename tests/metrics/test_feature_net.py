@@ -12,7 +12,7 @@ from metrics import feature_net
 from metrics.frechet import frechet_distance, precision_recall
 from nn.DCGAN import Generator
 from tests.conftest import ROOT
-from utils.errors import UserError
+from base.errors import UserError
 
 NET = os.path.join(ROOT, 'models', 'feature_net.npz')
 

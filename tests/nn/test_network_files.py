@@ -7,7 +7,7 @@ from nn.DCGAN import build_generator
 from nn.network_files import (SETTINGS_ENTRY, ModelError, config_for, load_generator,
                               load_weights, resolve_generator, settings_text,
                               write_network)
-from utils.config_parse import ConfigError, Config, format_config, load_config
+from base.config import ConfigError, Config, format_config, load_config
 from tests.conftest import TINY, write_ini
 
 

@@ -8,7 +8,7 @@ from nn.DCGAN import Critic, Generator, build_generator
 from nn.network_files import config_for, load_generator, write_network
 from tests.test_main_train import run
 from tools.widen_model import main, tile, widen_file, widen_network, widening_plan
-from utils.config_parse import format_config, load_config
+from base.config import format_config, load_config
 
 CH, LATENT, FRAMES, SIZE = 16, 6, 16, 32
 

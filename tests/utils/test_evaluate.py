@@ -9,7 +9,7 @@ from datastream.moving_shapes import write_stacked_jpeg
 from metrics import ladder
 from nn.DCGAN import Critic, Generator
 from tests.conftest import ROOT, write_ini
-from utils import memory, project_files
+from base import memory, project_files
 from utils.evaluate import critic_beside, main, mean_difference, pixel_stats, write_json
 
 

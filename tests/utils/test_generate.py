@@ -12,9 +12,10 @@ from PIL import Image
 from nn.DCGAN import Generator
 from computations.sampling import generate_videos
 from tests.conftest import ROOT, write_ini
-from utils import generate, memory
+from base import memory
+from utils import generate
 from utils.generate import main, parse_seeds
-from utils.video_io import mp4_available
+from base.video_io import mp4_available
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import pytest
 
 from datastream.framereader import load_uint8_clip
 from tests.conftest import write_ini
-from utils import preview_data, project_files
+from base import project_files
+from utils import preview_data
 from utils.preview_data import chosen_clips, main
-from utils.video_io import mp4_available
+from base.video_io import mp4_available
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-"""utils/made_files.py: a tool replaces only the files it made, recognised by its record."""
+"""base/made_files.py: a tool replaces only the files it made, recognised by its record."""
 import os
 
 import pytest
 
-from utils.made_files import claim, read_record, record_path
-from utils.safe_files import OutputError
+from base.made_files import claim, read_record, record_path
+from base.safe_files import OutputError
 
 TOOL = 'utils/tool.py'
 

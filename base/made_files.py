@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 
-from utils.safe_files import OutputError, atomic_path, write_text
+from base.safe_files import OutputError, atomic_path, write_text
 
 STAMP = ('size', 'mtime_ns')
 

@@ -16,8 +16,8 @@ import zlib
 import numpy as np
 from numpy.lib import format as npy_format
 
-from utils.errors import UserError
-from utils.safe_files import atomic_path
+from base.errors import UserError
+from base.safe_files import atomic_path
 
 # What numpy and zipfile raise on a damaged archive or member: a bad zip directory
 # or CRC (BadZipFile), a bad .npy header (ValueError), a short read (EOFError, OSError),

@@ -3,8 +3,8 @@ from argparse import SUPPRESS, Namespace
 
 import pytest
 
-from utils.cli import check_ranges
-from utils.errors import UserError
+from base.cli import check_ranges
+from base.errors import UserError
 
 RANGES = (('fps', 0.001, None), ('min_seconds', 0, 600), ('limit', 0, None))
 
@@ -28,7 +28,7 @@ def test_values_in_range_and_options_not_given_pass():
 
 
 SCRIPTS = ('utils.generate', 'utils.evaluate', 'utils.preview_data',
-           'utils.convert_seed_checkpoint', 'datastream.download_plain',
+           'utils.convert_seed_checkpoint', 'utils.config_parse', 'datastream.download_plain',
            'datastream.split_video')
 
 

@@ -12,7 +12,7 @@ import errno
 import os
 import shutil
 
-from utils.errors import UserError
+from base.errors import UserError
 
 PARTIAL_PREFIX = '.partial.'
 

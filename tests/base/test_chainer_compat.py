@@ -3,7 +3,7 @@ import sys
 import numpy as np
 import pytest
 
-from utils import chainer_compat
+from base import chainer_compat
 
 
 def test_sctypes_are_rebuilt_when_numpy_lacks_them(monkeypatch):
@@ -40,12 +40,12 @@ def test_chainer_imports_and_runs_after_restore():
 
 
 def test_chainer_imports_quietly_through_it_in_a_fresh_interpreter():
-    """A user's own script: `import utils.chainer_compat` before chainer, beside the current
+    """A user's own script: `import base.chainer_compat` before chainer, beside the current
     setuptools the project's environment keeps (no pkg_resources; numpy.distutils, where
     numpy < 2 has it, unimportable), prints nothing, warnings shown as Python shows them."""
     import subprocess
     from tests.conftest import ROOT
-    result = subprocess.run([sys.executable, '-c', 'import utils.chainer_compat, chainer;'
+    result = subprocess.run([sys.executable, '-c', 'import base.chainer_compat, chainer;'
                              ' print(chainer.__version__)'],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr.strip().splitlines()[-1:]

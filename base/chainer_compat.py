@@ -11,7 +11,7 @@ Each entry is left alone where the real one imports. Chainer's warning that CuPy
 is silenced (see _quiet_cudnn_warning). Every package of this
 project imports this module before chainer (see each package's __init__.py).
 The project's own environment needs it too: it keeps a current setuptools (torch requires
->= 77.0.3), so `import chainer` alone fails there; `import utils.chainer_compat` first.
+>= 77.0.3), so `import chainer` alone fails there; `import base.chainer_compat` first.
 """
 import importlib.metadata
 import sys

@@ -1,6 +1,6 @@
 """Map the seed's integer `use_gpu` to a Chainer device, with one clear error."""
 import chainer
-from utils.errors import UserError
+from base.errors import UserError
 
 
 class DeviceError(UserError):

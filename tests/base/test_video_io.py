@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils.video_io import save_gif, tile_grid, to_uint8_frames
+from base.video_io import save_gif, tile_grid, to_uint8_frames
 
 
 def test_to_uint8_maps_minus_one_to_zero_and_one_to_255():

@@ -1,7 +1,7 @@
 """Turn generated video arrays into pictures: uint8 frames, grids and gifs.
 
 Every file is written under a temporary name beside its final one and renamed
-once complete (utils/safe_files.atomic_path), so no final name holds half a video.
+once complete (base/safe_files.atomic_path), so no final name holds half a video.
 """
 import importlib.util
 import math
@@ -9,7 +9,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from utils.safe_files import atomic_path
+from base.safe_files import atomic_path
 
 
 def to_uint8_frames(videos):

@@ -1,12 +1,12 @@
-"""utils/devices.py: use_gpu -> a Chainer device, or one DeviceError line."""
+"""base/devices.py: use_gpu -> a Chainer device, or one DeviceError line."""
 import types
 
 import chainer
 import numpy
 import pytest
 
-from utils import devices
-from utils.devices import DeviceError, device_for
+from base import devices
+from base.devices import DeviceError, device_for
 
 
 class FakeRuntimeError(Exception):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
-from utils.npz_entries import NONE_ENTRIES, NpzError, read_entries, read_entry, write_entries
+from base.npz_entries import NONE_ENTRIES, NpzError, read_entries, read_entry, write_entries
 
 
 def test_entries_round_trip_and_replace_the_old_file(tmp_path):

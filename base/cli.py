@@ -12,8 +12,8 @@ import math
 import signal
 import sys
 
-from utils.errors import UserError
-from utils.safe_files import describe_os_error
+from base.errors import UserError
+from base.safe_files import describe_os_error
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130

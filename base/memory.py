@@ -2,7 +2,7 @@
 networks need: nn/sizes.py)."""
 import os
 
-from utils.errors import UserError
+from base.errors import UserError
 
 
 def available_memory():

@@ -1,0 +1,3 @@
+"""The base helpers every layer imports (errors, files, config, devices, ...); chainer_compat
+first, so chainer imports on new stacks too."""
+from base import chainer_compat  # noqa: F401
