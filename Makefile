@@ -11,7 +11,7 @@ CONFIG ?= setup.ini
 FAST ?= 1
 SETUP := $(if $(filter 1,$(FAST)),setup-fast,setup)
 
-.PHONY: setup setup-fast setup-dev setup-gpu train test test-modern bench clean-venv
+.PHONY: setup setup-fast setup-dev setup-gpu train test test-quick test-modern bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -65,12 +65,20 @@ $(VENV)/.installed-gpu: $(VENV)/.installed requirements-fast.txt
 train: $(SETUP)
 	$(PY) main_train.py --config $(CONFIG)
 
+# Every run of the suite prints its 15 slowest tests and, last, its total time.
+DURATIONS := --durations=15
+
 test: $(SETUP) setup-dev
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(DURATIONS) tests
+
+# The suite without the tests that launch a process (marked subprocess: main_train.py runs,
+# fresh interpreters, mpiexec), for a quick check while editing.
+test-quick: $(SETUP) setup-dev
+	$(PY) -m pytest -q $(DURATIONS) -m "not subprocess" tests
 
 # The suite on Python 3.12 + numpy 2 + newest setuptools/OpenCV (tools/modern_env.sh).
 test-modern: .venv/modern/.installed
-	.venv/modern/bin/python -m pytest -q tests
+	.venv/modern/bin/python -m pytest -q $(DURATIONS) tests
 
 .venv/modern/.installed: tools/modern_env.sh
 	bash tools/modern_env.sh

@@ -22,14 +22,14 @@ from computations.run_folder import RunFolder, check_log_file
 from computations.run_page import close_page, write_quality
 from computations.trainer import build_trainer, shown_generator
 from datastream.framereader import FrameReader, make_iterator
-from datastream.moving_shapes import check_look, ensure_builtin
+from datastream.moving_shapes import check_look, check_look_name, ensure_builtin
 from metrics.feature_net import check_feature_net
 from metrics.quality import COMPONENTS, MIN_CLIPS
 from nn import torch_kernels
-from nn.DCGAN import build_networks
+from nn.DCGAN import build_networks, check_upsample
 from nn.sizes import describe_size, training_bytes
 from base.cli import EXIT_INTERRUPTED, run
-from base.config import load_config, write_config
+from base.config import load_config, value_source, write_config
 from base.devices import device_for
 from base.errors import UserError
 from base.memory import require_memory
@@ -61,18 +61,16 @@ def print_header(config, config_path, n_clips, device, world, kernels):
     length = f'{m.iterations} iterations' if m.iterations else f'{m.epochs} epochs'
     print(f'videogan: WGAN-GP on {n_clips} clips from {config.data.root_dir} ({config_path})')
     critic = f' (critic {m.critic_ch})' if m.critic_ch else ''
-    critic += f', frame critic {m.critic_frame_ch}' if m.critic_frame_ch else ''
     print(f'  video {m.n_frames}x{m.frame_size}x{m.frame_size}, ch {m.ch}{critic},'
           f' batch {m.batch_size}, latent {m.latent_dim}, upsample {m.upsample}, {length},'
           f' device {device}, seed {m.seed}')
     if world.comm is not None:
         print(f'  {world.size} ranks ({config.scale.communicator} communicator): each trains'
               f' on its own shard; global batch {world.size * m.batch_size}')
-    critic_lr = f' (critic {a.critic_learning_rate})' if a.critic_learning_rate else ''
     anneal = ' falling to 0' if a.anneal else ''
     edges = f' (critic edge gain {m.critic_edge_gain})' if m.critic_edge_gain else ''
     lazy = f' every {a.penalty_every} critic steps' if a.penalty_every > 1 else ''
-    print(f'  adam lr {a.learning_rate}{critic_lr}{anneal} betas ({a.beta1}, {a.beta2}),'
+    print(f'  adam lr {a.learning_rate}{anneal} betas ({a.beta1}, {a.beta2}),'
           f' critic_iter {a.critic_iter}, penalty {a.penalty_coeff}{lazy}{edges};'
           f' convolutions: {conv_backend(m, kernels)}')
     print(f'  run folder {config.saving.out_dir}')
@@ -85,10 +83,10 @@ def prepare_data(config, world):
         ensure_builtin(data, model.seed)
     dataset = None
     if world.is_root:
-        dataset = FrameReader(data.root_dir, data.index_dir, model.n_frames, model.frame_size,
+        dataset = FrameReader(data.root_dir, data.index_file, model.n_frames, model.frame_size,
                               cache=data.cache)
     world.barrier()
-    return dataset or FrameReader(data.root_dir, data.index_dir, model.n_frames,
+    return dataset or FrameReader(data.root_dir, data.index_file, model.n_frames,
                                   model.frame_size, cache=data.cache)
 
 
@@ -106,7 +104,7 @@ def check_before_work(config, world):
     returns out_dir claimed for this run (rank 0; None on the other ranks)."""
     saving, model, data = config.saving, config.model, config.data
     if data.builtin:
-        check_look(data.root_dir, data.index_dir, data.builtin_look)
+        check_look(data.root_dir, data.index_file, data.builtin_look)
     check_log_file(saving.log_file)
     torch_kernels.select(model.kernels, model.use_gpu >= 0)
     if saving.quality_interval or (data.builtin and os.path.isfile(saving.feature_net)):
@@ -267,9 +265,18 @@ def print_outputs(out_dir, trainer, averaged=False):
           f' {shlex.quote(os.path.join(out_dir, gen))}')
 
 
+def check_names(config, path, overrides):
+    """The two values that name what a layer above base/config.py defines, checked as it
+    checks the others: [MODEL] upsample and [DATA] builtin_look."""
+    check_upsample(config.model.upsample, value_source(path, overrides, 'MODEL', 'upsample'))
+    check_look_name(config.data.builtin_look,
+                    value_source(path, overrides, 'DATA', 'builtin_look'))
+
+
 def _main(argv):
     args = parse_args(argv)
     config = load_config(args.config, args.set)
+    check_names(config, args.config, args.set)
     return train(config, args.config)
 
 

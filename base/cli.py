@@ -22,17 +22,19 @@ MAX_SEED = 2 ** 32 - 1  # numpy's RandomState takes seeds 0 .. 2**32 - 1
 
 def check_ranges(args, ranges):
     """UserError naming the first --option whose value (when given) is below low, NaN,
-    above high, or infinite; ranges: (name, low, high or None)."""
-    for name, low, high in ranges:
+    above high, or infinite; ranges: (name, low, high or None), or (name, low, high, why)
+    whose why is added to the error in brackets."""
+    for name, low, high, *why in ranges:
         value, option = getattr(args, name), '--' + name.replace('_', '-')
         if value is None:
             continue
+        because = ''.join(f' ({reason})' for reason in why)
         if not value >= low:
-            raise UserError(f'{option} {value}: expected a value >= {low}')
+            raise UserError(f'{option} {value}: expected a value >= {low}{because}')
         if high is not None and value > high:
-            raise UserError(f'{option} {value}: expected at most {high}')
+            raise UserError(f'{option} {value}: expected at most {high}{because}')
         if isinstance(value, float) and not math.isfinite(value):
-            raise UserError(f'{option} {value}: expected a finite number')
+            raise UserError(f'{option} {value}: expected a finite number{because}')
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

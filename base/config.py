@@ -4,6 +4,12 @@ Values are parsed by their declared type and never evaluated. The seed's own
 file style loads unchanged: quoted strings, inline `#` comments, `.0002`.
 Every problem stops the program before any work with one line that names the
 file, section, key, value and what was expected.
+
+Two values name what a layer above defines: [MODEL] upsample (the generator's layers,
+nn/DCGAN.py) and [DATA] builtin_look (the built-in data's looks, datastream/moving_shapes.py).
+Here they are checked as text; their owners check the name (nn.DCGAN.check_upsample,
+datastream.moving_shapes.check_look_name), called before any work by main_train.py and
+utils/config_parse.py and wherever the name is used.
 """
 import configparser
 import dataclasses
@@ -60,20 +66,18 @@ def opt(default, check=None, doc=''):
 
 # --- the schema ---------------------------------------------------------------
 
-UPSAMPLING = ('deconv', 'resize')  # the generator's layers that double T, H, W (nn/DCGAN.py)
-BUILTIN_LOOKS = ('standard', 'large')  # the built-in data's looks (datastream/moving_shapes.py)
 KERNELS = ('auto', 'torch', 'chainer')  # the accelerator switch (nn/torch_kernels.select)
 
 
 @dataclass(frozen=True)
 class DataConfig:
     root_dir: str = opt('data/moving_shapes', non_empty, 'folder holding the clips')
-    index_dir: str = opt('index.txt', non_empty, 'index file, relative to root_dir')
+    index_file: str = opt('index.txt', non_empty, 'index file, relative to root_dir')
     workers: int = opt(2, at_least(0), 'loader processes (0 = load in the main process)')
     builtin: bool = opt(False, None,
                         'make the built-in moving-shapes dataset at root_dir if missing')
     builtin_clips: int = opt(1024, at_least(1), 'clips in the built-in dataset')
-    builtin_look: str = opt('standard', one_of(BUILTIN_LOOKS),
+    builtin_look: str = opt('standard', non_empty,  # a name of moving_shapes.LOOKS (checked there)
                             "the built-in clips' look: 'standard', or 'large' (larger shapes)")
     cache: bool = opt(False, None, 'decode every clip once into a uint8 cache in root_dir')
 
@@ -100,18 +104,14 @@ class ModelConfig:
                        " 'torch' (PyTorch's; an error without it) or 'chainer' (Chainer's own)")
     critic_edge_gain: float = opt(0.0, at_least(0.0), "the critic sees each frame minus this"
                                   " times its Laplacian (edges count more; 0 = plain pixels)")
-    critic_frame_ch: int = opt(0, zero_or(multiple_of(8, 8)), 'channels of the widest layer of'
-                               " a per-frame 2D critic whose mean score joins the critic's"
-                               ' (0 = none)')
-    upsample: str = opt('deconv', one_of(UPSAMPLING), "generator upsampling: 'deconv' (the seed's"
+    upsample: str = opt('deconv', non_empty,  # a name of nn/DCGAN.UPSAMPLING (checked there)
+                        "generator upsampling: 'deconv' (the seed's"
                         " stride-2 transposed conv) or 'resize' (nearest x2, then 3x3x3 conv)")
 
 
 @dataclass(frozen=True)
 class AdamConfig:
     learning_rate: float = opt(0.0002, lambda v: None if v > 0 else 'a value > 0', 'Adam alpha')
-    critic_learning_rate: float = opt(0.0, at_least(0.0),
-                                      "the critic's Adam alpha (0 = learning_rate)")
     beta1: float = opt(0.5, in_range(0.0, 1.0), 'Adam beta1')
     beta2: float = opt(0.999, in_range(0.0, 1.0), 'Adam beta2')
     critic_iter: int = opt(5, at_least(1), 'critic updates per generator update')
@@ -202,9 +202,22 @@ def _nearest(name, choices):
 
 
 # Keys that older setup.ini files (run folders, models/) hold: (section, key) -> (the value
-# that means what the program now always does, why the key went).
-RETIRED = {('MODEL', 'frame_critic_every'): (0, 'the 2D frame critic was removed: no gain at'
-                                             ' equal time was measured (docs/history.md)')}
+# that means what the program now always does, why and when the key went).
+RETIRED = {
+    ('MODEL', 'frame_critic_every'): (0, 'retired on 2026-11-26 with the 2D frame critic it'
+                                      ' switched (no gain at equal time); critic_frame_ch,'
+                                      ' which brought one back, was retired on 2026-12-02'),
+    ('MODEL', 'critic_frame_ch'): (0, 'retired on 2026-12-02 with the per-frame 2D critic it'
+                                   ' added: off by default, and no better at equal time on'
+                                   ' two seeds'),
+    ('ADAM', 'critic_learning_rate'): (0.0, 'retired on 2026-12-02: the critic uses'
+                                       ' learning_rate; a rate of its own was off everywhere'
+                                       ' and no trial with one did better'),
+}
+
+# Keys renamed: (section, old name) -> the name. The old name still loads with the same
+# meaning; a file that gives both is refused.
+RENAMED = {('DATA', 'index_dir'): 'index_file'}
 
 
 RETIRED_KEY = object()  # what _convert returns for a retired key: nothing to set
@@ -253,9 +266,10 @@ def _convert(source, section, key, text):
             return _LegacyKernels(LEGACY_KERNEL_KEYS[(section, key)], _parse_value(bool, text))
         except ValueError as err:
             raise ConfigError(f'{where}: expected {err}') from None
-    if key not in fields:
+    name = RENAMED.get((section, key), key)
+    if name not in fields:
         raise ConfigError(f'{source} [{section}]: unknown key {key!r}{_nearest(key, fields)}')
-    spec = fields[key]
+    spec = fields[name]
     try:
         value = _parse_value(spec.type, text)
     except ValueError as err:
@@ -324,6 +338,22 @@ def load_config(path, overrides=()):
     return _config_from(_read_ini(path), path, overrides)
 
 
+def value_source(path, overrides, section, key):
+    """Where the value of [section] key that load_config(path, overrides) read came from,
+    as its errors name it: '--set' when an override sets it, else path."""
+    overridden = {_split_override(item)[:2] for item in overrides}
+    return '--set' if (section, key) in overridden else path
+
+
+def check_choice(value, choices, source, section, key):
+    """ConfigError, worded as load_config's own, unless value is one of choices: for the
+    names a layer above defines, whose owner calls it (source '' leaves the file out)."""
+    problem = one_of(choices)(value)
+    if problem:
+        where = f'{source} ' if source else ''
+        raise ConfigError(f'{where}[{section}] {key} = {value!r}: expected {problem}')
+
+
 def config_from_text(text, source):
     """The Config of setup.ini text (as format_config writes it), each value checked but
     not the checks across keys that concern training; source names it in errors."""
@@ -337,7 +367,7 @@ def config_from_text(text, source):
 
 def _config_from(parser, path, overrides, check_whole=True):
     values = {name: {} for name in SECTIONS.values()}
-    legacy = []
+    legacy, given = [], {}
     items = [(path, section, key, text) for section in parser.sections()
              for key, text in parser.items(section)]
     items += [('--set',) + _split_override(item) for item in overrides]
@@ -346,13 +376,25 @@ def _config_from(parser, path, overrides, check_whole=True):
         if isinstance(value, _LegacyKernels):
             legacy.append(value)
         elif value is not RETIRED_KEY:
-            values[SECTIONS[section]][key] = value
+            values[SECTIONS[section]][_schema_name(source, section, key, given)] = value
     _apply_legacy_kernels(values['model'], legacy)
     sections = {name: type(getattr(Config(), name))(**values[name]) for name in SECTIONS.values()}
     config = Config(**sections)
     if check_whole:
         _check_whole(config, path)
     return config
+
+
+def _schema_name(source, section, key, given):
+    """key's name in the schema (a RENAMED key's new name); ConfigError when one source
+    gives a key under both names. given: {(source, section, name): the key as given}."""
+    name = RENAMED.get((section, key), key)
+    first = given.setdefault((source, section, name), key)
+    if first != key:
+        old = first if key == name else key
+        raise ConfigError(f'{source} [{section}]: both {old} and {name} are given; {old} is the'
+                          f' old name of {name}: keep one of them')
+    return name
 
 
 def _apply_legacy_kernels(model, legacy):

@@ -1,5 +1,9 @@
-"""Turn generated video arrays into pictures: uint8 frames, grids and gifs.
+"""Video arrays and pictures: pixel scaling, layouts, grids, gifs and mp4s.
 
+Networks take and make float32 videos (N, 3, T, H, W) in [-1, 1]; frames are stored
+and shown as uint8 (N, T, H, W, 3) RGB. to_float / to_uint8 scale pixels (the fixed
+map x / 127.5 - 1 and back), channels_first / channels_last change the layout of a
+clip (3, T, H, W) or a batch of them; frames_to_float and to_uint8_frames do both.
 Every file is written under a temporary name beside its final one and renamed
 once complete (base/safe_files.atomic_path), so no final name holds half a video.
 """
@@ -12,10 +16,45 @@ from PIL import Image
 from base.safe_files import atomic_path
 
 
+SCALE = 127.5  # uint8 levels per unit of the float scale: 0..255 <-> -1..1
+
+
+def to_float(pixels):
+    """uint8 pixels (numpy or cupy, any layout) -> C-contiguous float32 in [-1, 1] by the
+    fixed map x / SCALE - 1."""
+    out = pixels.astype(np.float32, order='C')
+    out *= 1 / SCALE
+    out -= 1
+    return out
+
+
+def to_uint8(videos):
+    """Floats in [-1, 1] (any layout) -> uint8 levels, rounded, out-of-range values clipped."""
+    return np.clip((np.asarray(videos) + 1) * SCALE, 0, 255).round().astype(np.uint8)
+
+
+def channels_last(videos):
+    """(..., 3, T, H, W) -> (..., T, H, W, 3): a clip or a batch of clips as frames."""
+    axes = list(range(videos.ndim))
+    axes.append(axes.pop(-4))
+    return videos.transpose(axes)
+
+
+def channels_first(frames):
+    """(..., T, H, W, 3) -> (..., 3, T, H, W): frames as a clip or a batch of clips."""
+    axes = list(range(frames.ndim))
+    axes.insert(-3, axes.pop())
+    return frames.transpose(axes)
+
+
+def frames_to_float(frames):
+    """uint8 frames (..., T, H, W, 3) -> float32 (..., 3, T, H, W) in [-1, 1]."""
+    return to_float(channels_first(frames))
+
+
 def to_uint8_frames(videos):
     """(N, 3, T, H, W) floats in [-1, 1] -> uint8 (N, T, H, W, 3)."""
-    videos = np.clip((np.asarray(videos) + 1) * 127.5, 0, 255).round()
-    return videos.astype(np.uint8).transpose(0, 2, 3, 4, 1)
+    return channels_last(to_uint8(videos))
 
 
 def tile_grid(videos, cols=None, gap=1):

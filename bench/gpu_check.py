@@ -101,7 +101,7 @@ def gpu_paths(device):
     torch_paths = [('torch', {'fused_nodes': True}), ('torch unfused', {'fused_nodes': False})]
     if device.xp is np:
         return ([('cpu ' + name, dict(config, fast_cpu=True, fast_gpu=False))
-                 for name, config in torch_paths] if torch_kernels.available() else [])
+                 for name, config in torch_paths] if torch_kernels.torch_installed() else [])
     chainer_path = 'gpu cuDNN' if chainer.backends.cuda.cudnn_enabled else 'gpu im2col'
     paths = [(chainer_path, {'fast_cpu': False, 'fast_gpu': False})]
     if torch_kernels.cuda_available():

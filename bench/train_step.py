@@ -161,7 +161,7 @@ def main():
         torch.set_num_threads(args.threads)
     except ImportError:
         if args.peer:
-            parser.error('--peer torch: torch is not installed (pip install -r bench/requirements.txt)')
+            parser.error('--peer torch: torch is not installed (pip install -r requirements-fast.txt)')
     if args.memory_of:
         return measure_memory(args.memory_of, names[0])
     variants = (['chainer'] + ['plain'] * args.plain + ['resize'] * args.resize

@@ -6,18 +6,19 @@ share, higher is better)."""
 import numpy as np
 from chainer import training
 
-from computations.sampling import generate_videos
-from datastream.framereader import to_float
+from base.video_io import to_float
+from computations.sampling import generate_float_videos
 from metrics import feature_net
 from metrics.quality import QualityReference
 
 REPORTED = ('quality/score', 'quality/fd')
+FEATURE_NET_KEY = '[SAVING] feature_net ='  # where net_path comes from, named in its errors
 
 
 def quality_metric(generator_at, dataset, net_path, n_clips, seed):
     """Extension reporting quality/score and quality/fd of the generator that
     generator_at(iteration) returns; real features are computed once, on first use."""
-    net = feature_net.load(net_path)
+    net = feature_net.check_feature_net(net_path, FEATURE_NET_KEY)
     z = generator_at(0).make_hidden(n_clips, np.random.RandomState(seed + 1))
     reference = []
 
@@ -27,8 +28,7 @@ def quality_metric(generator_at, dataset, net_path, n_clips, seed):
             clips = np.stack([dataset[i][0] for i in range(min(n_clips, len(dataset)))])
             reference.append(QualityReference(net, to_float(clips)))
         gen = generator_at(trainer.updater.iteration)
-        videos = to_float(generate_videos(gen, z).transpose(0, 4, 1, 2, 3))
-        scores = reference[0].score(videos)
+        scores = reference[0].score(generate_float_videos(gen, z))
         trainer.observation['quality/score'] = scores['quality']
         trainer.observation['quality/fd'] = scores['fd']
         trainer.observation['quality/recognisability'] = scores['recognisability']  # log only
@@ -46,7 +46,7 @@ def final_quality(gen, dataset, net_path, n_clips=256, seed=0):
     real-against-real value it would reach at best."""
     n = final_clips(len(dataset), n_clips)
     clips = np.stack([dataset[i][0] for i in range(2 * n)])
-    reference = QualityReference(feature_net.load(net_path), to_float(clips[:n]))
+    net = feature_net.check_feature_net(net_path, FEATURE_NET_KEY)
+    reference = QualityReference(net, to_float(clips[:n]))
     z = gen.make_hidden(n, np.random.RandomState(seed + 2))
-    videos = to_float(generate_videos(gen, z).transpose(0, 4, 1, 2, 3))
-    return reference.score(videos), reference.score(to_float(clips[n:]))
+    return reference.score(generate_float_videos(gen, z)), reference.score(to_float(clips[n:]))

@@ -31,10 +31,17 @@ class RunLength:
         self.handler_pid = os.getpid()
         self.previous_handlers = {}
 
-    def reached(self, trainer):
-        count, unit = self.length
+    def done(self, trainer):
+        """How far the run is, in the unit of its length: iterations or epochs (fractional)."""
         updater = trainer.updater
-        return (updater.iteration if unit == 'iteration' else updater.epoch_detail) >= count
+        return updater.iteration if self.length[1] == 'iteration' else updater.epoch_detail
+
+    def share_done(self, trainer):
+        """The share of the run done, 0 to 1."""
+        return min(self.done(trainer) / self.length[0], 1.0)
+
+    def reached(self, trainer):
+        return self.done(trainer) >= self.length[0]
 
     def __call__(self, trainer):
         return self.stop_now or self.reached(trainer)
@@ -149,23 +156,23 @@ def check_resume_shapes(model, out_dir, resume_from):
     finally:
         np.random.set_state(state)
     try:
-        difference = _first_difference(path, built, model)
+        difference = _first_difference(path, built)
     except NpzError:
         return
     if difference is not None:
         raise _shape_mismatch(path, *difference, model, out_dir, resume_from)
 
 
-def _first_difference(path, built, model):
+def _first_difference(path, built):
     """(network, parameter, stored array or None, shape built or None) of the first
     parameter of the {NAME: link} built that the snapshot at path holds in another shape
-    or not at all (or a frame critic model has none of); None when all fit."""
+    or not at all (or the retired frame critic's, which no model has); None when all fit."""
     for prefix, link in built.items():
         for name, param in sorted(link.namedparams()):
             stored = read_entry(path, f'updater/model:{prefix}{name}')
             if stored is None or stored.shape != param.shape:
                 return NETWORKS[prefix], name[1:], stored, param.shape
-    frames = None if model.critic_frame_ch else read_entry(path, 'updater/model:critic/f1/W')
+    frames = read_entry(path, 'updater/model:critic/f1/W')
     return None if frames is None else ('critic', 'f1/W', frames, None)
 
 
@@ -185,7 +192,7 @@ def _first_snapshot(out_dir, resume_from):
     return None
 
 
-SHAPE_KEYS = ('ch', 'critic_ch', 'critic_frame_ch', 'latent_dim', 'upsample')
+SHAPE_KEYS = ('ch', 'critic_ch', 'latent_dim', 'upsample')
 
 
 def networks_in_words(model, other):
@@ -281,7 +288,7 @@ def _check_dataset_size(path, stored, trainer):
     dataset = trainer.updater.get_iterator('main').dataset
     if order is not None and order.ndim == 1 and len(order) != len(dataset):
         raise SnapshotMismatch(f'{path}: the run was trained on {len(order)} clips and the'
-                               f' dataset now has {len(dataset)} ([DATA] root_dir / index_dir'
+                               f' dataset now has {len(dataset)} ([DATA] root_dir / index_file'
                                ' changed?); resume needs the same clips, or start a new run'
                                ' in another out_dir')
 

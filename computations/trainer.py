@@ -7,7 +7,6 @@ non-finite weight stops the run before a snapshot is written.
 import os
 import secrets
 
-import chainer
 import numpy as np
 from chainer import training
 from chainer.training import extensions
@@ -72,10 +71,10 @@ def finite_weights(networks):
     return check_weights
 
 
-def make_optimizer(model, adam, alpha=None):
-    """Adam with the [ADAM] betas and alpha (default learning_rate), all parameters
-    stepped at once (computations/flat_adam.py)."""
-    optimizer = FlatAdam(alpha=alpha or adam.learning_rate, beta1=adam.beta1, beta2=adam.beta2)
+def make_optimizer(model, adam):
+    """Adam with the [ADAM] learning_rate and betas, all parameters stepped at once
+    (computations/flat_adam.py)."""
+    optimizer = FlatAdam(alpha=adam.learning_rate, beta1=adam.beta1, beta2=adam.beta2)
     optimizer.setup(model)
     return optimizer
 
@@ -127,9 +126,8 @@ def build_trainer(config, gen, critic, iterator, device, out_dir, report_out=Non
     """A ready Trainer and its RunLength (whose handlers main installs). Under
     MPI every rank trains; only rank 0 reports and writes files, its snapshots
     carrying run_id (computations/run_folder.py; a new one when None)."""
-    optimizers = {'gen': multi_node(make_optimizer(gen, config.adam), world),
-                  'critic': multi_node(make_optimizer(critic, config.adam,
-                                                      config.adam.critic_learning_rate), world)}
+    optimizers = {name: multi_node(make_optimizer(link, config.adam), world)
+                  for name, link in (('gen', gen), ('critic', critic))}
     updater = WGANGPUpdater(iterator, optimizers, critic_iter=config.adam.critic_iter,
                             penalty_coeff=config.adam.penalty_coeff, seed=config.model.seed,
                             device=device, converter=clip_converter, rank=world.rank,

@@ -7,8 +7,8 @@ relative to root_dir or absolute, one per line; blank lines and lines that
 start with `#` are ignored. Damaged clips (truncated, or an image whose height
 is not a multiple of its width) are unreadable.
 Examples are uint8 (3, T, H, W); clip_converter scales batches to float32 by
-x / 127.5 - 1 on the training device. An unreadable clip is skipped with a
-warning and replaced by the next readable one.
+x / 127.5 - 1 (base/video_io.to_float) on the training device. An unreadable
+clip is skipped with a warning and replaced by the next readable one.
 """
 import os
 import sys
@@ -20,6 +20,7 @@ import chainer
 
 from datastream.clip_cache import ClipCache
 from base.errors import UserError
+from base.video_io import channels_first, to_float
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -37,7 +38,7 @@ def read_index(root_dir, index_file):
     """Clip paths listed by root_dir/index_file, folders expanded in sorted order."""
     index_path = os.path.join(root_dir, index_file)
     if not os.path.isfile(index_path):
-        raise DataError(f'index file {index_path} not found ([DATA] root_dir / index_dir)')
+        raise DataError(f'index file {index_path} not found ([DATA] root_dir / index_file)')
     paths = []
     for entry in _index_entries(index_path):
         paths.extend(_expand(os.path.join(root_dir, entry)))
@@ -144,15 +145,7 @@ def load_uint8_clip(path, n_frames, frame_size):
         frames = _read_video(path, n_frames, frame_size)
     else:
         frames = _read_stacked_image(path, frame_size)
-    return np.ascontiguousarray(fit_length(frames, n_frames).transpose(3, 0, 1, 2))
-
-
-def to_float(clip):
-    """uint8 pixels (numpy or cupy) -> float32 in [-1, 1] by the fixed map x / 127.5 - 1."""
-    out = clip.astype(np.float32)
-    out *= 1 / 127.5
-    out -= 1
-    return out
+    return np.ascontiguousarray(channels_first(fit_length(frames, n_frames)))
 
 
 def load_clip(path, n_frames, frame_size):

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from base.config import check_choice
 from base.safe_files import OutputError, atomic_path, claim_folder, owns, write_text
 
 KINDS = ('circle', 'square', 'triangle')
@@ -31,8 +32,8 @@ class Look(NamedTuple):
 
 
 STANDARD = Look()
-# The looks [DATA] builtin_look names (base/config.BUILTIN_LOOKS): 'large' is the
-# first run's milder variant, shapes about 1.6x the standard size (docs/first-run.md).
+# The looks [DATA] builtin_look names: 'large' is the first run's milder variant, shapes
+# about 1.6x the standard size.
 LOOKS = {'standard': STANDARD, 'large': Look(radius=(0.16, 0.26))}
 LOOK_FILE = 'look.json'  # beside the index: the look the clips were made with
 FACTORS_FILE = 'factors.jsonl'
@@ -40,6 +41,12 @@ CLIP_FOLDER = 'clips'
 CLIP_NAME = re.compile(r'clip_[0-9]{5}\.jpg')
 RECORD_HEADER = '# videogan built-in dataset: sha1 and path of each file it wrote\n'
 INDEX_TEXT = '# built-in moving-shapes dataset: one folder of stacked-JPEG clips\nclips\n'
+
+
+def check_look_name(look, source=''):
+    """ConfigError naming [DATA] builtin_look (in source, a setup.ini) unless it is one of
+    LOOKS."""
+    check_choice(look, tuple(LOOKS), source, 'DATA', 'builtin_look')
 
 
 def _background(rng, n_frames, size, strength=1.0):
@@ -279,7 +286,7 @@ def _index_inside(root_dir, index_file):
     relative = os.path.normpath(index_file).replace(os.sep, '/')
     own = (MARKER, LOOK_FILE, FACTORS_FILE, CLIP_FOLDER)
     if os.path.isabs(index_file) or relative.split('/')[0] in ('..', *own) or relative == '.':
-        raise OutputError(f'[DATA] index_dir = {index_file!r}: builtin = yes writes its index'
+        raise OutputError(f'[DATA] index_file = {index_file!r}: builtin = yes writes its index'
                           f' inside root_dir = {root_dir!r}; expected a relative file name'
                           f' there, other than {", ".join(own)}')
     return relative
@@ -323,7 +330,9 @@ def recorded_look(root_dir):
 
 
 def check_look(root_dir, index_file, look):
-    """OutputError when root_dir holds a finished built-in dataset of another look."""
+    """ConfigError for a look that is not one of LOOKS; OutputError when root_dir holds a
+    finished built-in dataset of another look."""
+    check_look_name(look)
     if os.path.isfile(os.path.join(root_dir, index_file)) and owns(root_dir, MARKER):
         made = recorded_look(root_dir)
         if made != look:
@@ -343,8 +352,8 @@ def ensure_dataset(root_dir, index_file, n_clips, seed=0, look='standard'):
         return False
     if os.path.isdir(root_dir) and os.listdir(root_dir) and not owns(root_dir, MARKER):
         raise OutputError(f'[DATA] root_dir = {root_dir!r}: builtin = yes, but the folder holds'
-                          f' other files and no {index_file!r} ([DATA] index_dir); the built-in'
-                          ' dataset is only made in an empty folder or its own: fix index_dir,'
+                          f' other files and no {index_file!r} ([DATA] index_file); the built-in'
+                          ' dataset is only made in an empty folder or its own: fix index_file,'
                           ' set builtin = no, or choose an empty root_dir')
     build_dataset(root_dir, n_clips, seed, index_file, look=look)
     return True
@@ -353,6 +362,6 @@ def ensure_dataset(root_dir, index_file, n_clips, seed=0, look='standard'):
 def ensure_builtin(data, seed):
     """ensure_dataset for a [DATA] section (base/config.DataConfig) with builtin = yes,
     saying so when it made the dataset now."""
-    if ensure_dataset(data.root_dir, data.index_dir, data.builtin_clips, seed, data.builtin_look):
+    if ensure_dataset(data.root_dir, data.index_file, data.builtin_clips, seed, data.builtin_look):
         print(f'made the built-in moving-shapes dataset ({data.builtin_look} look) in'
               f' {data.root_dir}')

@@ -4,7 +4,7 @@
 
 Per source video a folder DATASET/<video name>/ of clip_NNN.jpg, and
 DATASET/index.txt listing every finished folder: train on it with
-`[DATA] root_dir = DATASET`, `index_dir = index.txt`, `builtin = no`.
+`[DATA] root_dir = DATASET`, `index_file = index.txt`, `builtin = no`.
 Each video is resampled to --fps by timestamps, --skip leading frames dropped,
 frames centre-cropped square and resized to --size, and cut into
 clips of --frames frames; a tail of at least --min-frames repeats its last frame,

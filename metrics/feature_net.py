@@ -120,21 +120,16 @@ def targets(factors):
     return labels, values
 
 
-def load(path, width=32):
-    """The FeatureNet in the .npz at path, read without unpickling and checked entry by
-    entry (nn/network_files.load_weights); ModelError or NpzError naming what is wrong."""
-    return load_weights(FeatureNet(width), path, 'feature network')
-
-
 def check_feature_net(path, option):
-    """The FeatureNet in the file at path, fully checked (a few MB read, nothing run);
+    """The FeatureNet in the file at path, the one way to load it: read without unpickling
+    and checked entry by entry (nn/network_files.load_weights; a few MB read, nothing run);
     else one UserError line `OPTION PATH: ...` saying what is wrong and what was expected.
     option names where the path came from, e.g. '[SAVING] feature_net =' or '--feature-net'."""
     if not os.path.isfile(path):
         found = 'is a folder' if os.path.isdir(path) else 'feature network not found'
         raise UserError(f'{option} {path}: {found}; expected {EXPECTED}')
     try:
-        return load(path)
+        return load_weights(FeatureNet(), path, 'feature network')
     except UserError as err:
         reason = str(err).removeprefix(f'{path}: ')
         raise UserError(f'{option} {path}: {reason}; expected {EXPECTED}') from None

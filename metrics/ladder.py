@@ -1,13 +1,13 @@
 """The quality ladder: real built-in clips, changed in the ways a viewer notices,
 for checking that a quality measure grows with the damage (docs/quality.md,
-tests/metrics/test_ladder.py, bench/quality_ladder.py).
+tests/metrics/test_ladder.py, research/quality_ladder.py).
 
-Clips are uint8 (N, T, H, W, 3) RGB, as the built-in dataset renders them.
+Clips are uint8 (N, T, H, W, 3) RGB, as the built-in dataset renders them
+(base/video_io.frames_to_float makes them the networks' float clips).
 """
 import cv2
 import numpy as np
 
-from datastream.framereader import to_float as pixels_to_float
 from datastream.moving_shapes import LOOKS, numbered_clip
 
 
@@ -63,8 +63,3 @@ def ladder(clips, seed=0, discs=None):
     if discs is not None:
         rungs['discs'] = discs
     return rungs
-
-
-def to_float(clips):
-    """uint8 (N, T, H, W, 3) -> float32 (N, 3, T, H, W) in [-1, 1], as the frame reader scales."""
-    return pixels_to_float(clips.transpose(0, 4, 1, 2, 3))

@@ -32,11 +32,12 @@ import collections
 
 import numpy as np
 
+from base.video_io import SCALE
 from metrics import feature_net
 from metrics.frechet import MIN_ROWS, MetricError, frechet_distance
 
 COMPONENTS = ('semantic', 'texture', 'motion', 'kinds')
-LEVEL = 1 / 127.5  # one level of 255 in the clips' [-1, 1] scale
+LEVEL = 1 / SCALE  # one level of 255 in the clips' [-1, 1] scale
 SMALL_CHANGE, LARGE_CHANGE = 10, 40  # levels of 255
 # The least change the motion statistics tell apart, added before the logarithm: one level
 # of 255 for changes (JPEG noise is about that), 1/200 of the pixels for shares. A clip

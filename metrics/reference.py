@@ -7,7 +7,7 @@ beside this value at its own look, size and n.
     python metrics/reference.py [--n 16 32 64 128 256] [--seeds 1 2 3]
 
 prints REAL_AGAINST_REAL measured afresh: n real clips of seed 0 (the reference, as in
-bench/quality_ladder.py) against n of each other seed, the mean over those seeds, for
+research/quality_ladder.py) against n of each other seed, the mean over those seeds, for
 each look and size below. Documented scores (docs/quality.md, the READMEs) are at
 DOCUMENTED_N clips.
 """
@@ -73,12 +73,13 @@ def small_n_warning(n):
 
 def measure(look, n_frames, size, counts, seeds):
     """{n: mean over seeds of the quality of n real clips of that seed against n of seed 0}."""
+    from base.video_io import frames_to_float
     from metrics import feature_net, ladder
     from metrics.quality import QualityReference
-    net = feature_net.load('models/feature_net.npz')
+    net = feature_net.check_feature_net('models/feature_net.npz', 'the shipped feature network')
     largest = max(counts)
-    real = ladder.to_float(ladder.real_clips(0, largest, n_frames, size, look=look))
-    others = [ladder.to_float(ladder.real_clips(seed, largest, n_frames, size, look=look))
+    real = frames_to_float(ladder.real_clips(0, largest, n_frames, size, look=look))
+    others = [frames_to_float(ladder.real_clips(seed, largest, n_frames, size, look=look))
               for seed in seeds]
     found = {}
     for n in counts:

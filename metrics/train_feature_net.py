@@ -27,12 +27,12 @@ import numpy as np
 import cv2
 
 from datastream.moving_shapes import LOOKS, numbered_clip
-from datastream.framereader import to_float
 from metrics.feature_net import (INPUT, MAX_COUNT, FeatureNet, frames_at_input_size,
                                  kind_targets, targets)
 from nn.network_files import ModelError
 from base.cli import run
 from base.npz_entries import read_entries
+from base.video_io import frames_to_float
 from base.errors import UserError
 from base.safe_files import atomic_path, ensure_output_file, write_text
 
@@ -42,7 +42,7 @@ def make_clips(seed, start, count):
     videos, labels, values = [], [], []
     for i in range(start, start + count):
         frames, factors = numbered_clip(seed, i, n_frames=INPUT[0], size=INPUT[1])
-        videos.append(to_float(frames.transpose(3, 0, 1, 2)))
+        videos.append(frames_to_float(frames))
         label, value = targets(factors)
         labels.append(label)
         values.append(value)
@@ -100,7 +100,7 @@ def kind_frames(seed, start, count):
         frame, factors = numbered_clip(seed, i, LOOKS[look], n_frames=1, size=size)
         ok, data = cv2.imencode('.jpg', frame[0], [cv2.IMWRITE_JPEG_QUALITY, 95])
         frame = cv2.imdecode(data, cv2.IMREAD_COLOR)[None, :, ::-1 if i % 2 else 1]
-        frames.append(frames_at_input_size(to_float(frame.transpose(3, 0, 1, 2))[None])[0])
+        frames.append(frames_at_input_size(frames_to_float(frame)[None])[0])
         counts.append(kind_targets(factors))
     return np.stack(frames), np.stack(counts)
 

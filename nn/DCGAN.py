@@ -11,9 +11,16 @@ import chainer.links as L
 from chainer import function_node
 
 from nn import torch_kernels
-from base.config import UPSAMPLING
+from base.config import check_choice
 
 LEAKY_SLOPE = 0.2  # of every LeakyReLU in both networks
+UPSAMPLING = ('deconv', 'resize')  # the generator's layers that double T, H, W ([MODEL] upsample)
+
+
+def check_upsample(upsample, source=''):
+    """ConfigError naming [MODEL] upsample (in source, a setup.ini) unless it is one of
+    UPSAMPLING."""
+    check_choice(upsample, UPSAMPLING, source, 'MODEL', 'upsample')
 
 
 class Conv3D(L.ConvolutionND):
@@ -21,7 +28,7 @@ class Conv3D(L.ConvolutionND):
     (nn/torch_kernels.py) when they are in use."""
 
     def forward(self, x):
-        if torch_kernels.in_use(chainer.as_array(x)) and self.W.array is not None:
+        if torch_kernels.torch_in_use(chainer.as_array(x)) and self.W.array is not None:
             return torch_kernels.conv3d(x, self.W, self.b, self.stride, self.pad)
         return super().forward(x)
 
@@ -30,7 +37,7 @@ class Deconv3D(L.DeconvolutionND):
     """3D transposed convolution, on PyTorch's kernels like Conv3D."""
 
     def forward(self, x):
-        if torch_kernels.in_use(chainer.as_array(x)) and self.W.array is not None:
+        if torch_kernels.torch_in_use(chainer.as_array(x)) and self.W.array is not None:
             return torch_kernels.deconv3d(x, self.W, self.b, self.stride, self.pad, self.outsize)
         return super().forward(x)
 
@@ -74,11 +81,11 @@ class ResizeConv3D(L.ConvolutionND):
         return F.transpose(F.reshape(flat, (out_ch, in_ch, 4, 4, 4)), (1, 0, 2, 3, 4))
 
     def forward(self, x):
-        if torch_kernels.fuses(chainer.as_array(x)):
+        if torch_kernels.fused_in_use(chainer.as_array(x)):
             return torch_kernels.resize_conv(x, self.W, self.b, self._kernel())
         W = self.transposed_kernel()
         outsize = tuple(2 * n for n in x.shape[2:])
-        if torch_kernels.in_use(chainer.as_array(x)):
+        if torch_kernels.torch_in_use(chainer.as_array(x)):
             return torch_kernels.deconv3d(x, W, self.b, 2, 1, outsize)
         return F.deconvolution_nd(x, W, self.b, stride=2, pad=1, outsize=outsize)
 
@@ -86,22 +93,15 @@ class ResizeConv3D(L.ConvolutionND):
 def _up(in_ch, out_ch, init, upsample, nobias=False):
     """A layer that doubles T, H and W: the seed's stride-2 transposed 3D
     convolution ('deconv') or ResizeConv3D ('resize')."""
+    check_upsample(upsample)
     if upsample == 'resize':
         return ResizeConv3D(in_ch, out_ch, init, nobias)
-    if upsample != 'deconv':
-        raise ValueError(f"upsample is {upsample!r}; expected one of {', '.join(UPSAMPLING)}")
     return Deconv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, nobias=nobias, initialW=init)
 
 
 def _down(in_ch, out_ch, init):
     """3D convolution that halves T, H and W."""
     return Conv3D(3, in_ch, out_ch, ksize=4, stride=2, pad=1, initialW=init)
-
-
-def _down_frames(in_ch, out_ch, init):
-    """2D convolution of every frame on its own that halves H and W (T is kept)."""
-    return Conv3D(3, in_ch, out_ch, ksize=(1, 4, 4), stride=(1, 2, 2), pad=(0, 1, 1),
-                  initialW=init)
 
 
 class SampleNorm(chainer.Link):
@@ -158,7 +158,7 @@ class Generator(chainer.Chain):
         return z / np.linalg.norm(z, axis=1, keepdims=True)
 
     def forward(self, z):
-        if torch_kernels.fuses(chainer.as_array(z)) and self._fusable():
+        if torch_kernels.fused_in_use(chainer.as_array(z)) and self._fusable():
             return torch_kernels.fused(torch_kernels.upsampling(self._torch_steps()),
                                        (z,) + self._torch_params())
         h = torch_kernels.leaky_relu(self.bn0(self.l0(z)), LEAKY_SLOPE)
@@ -235,13 +235,10 @@ class Critic(chainer.Chain):
     """Video (N, 3, T, H, W) -> score (N, 1). No BatchNorm: the gradient
     penalty is per sample, so each sample is layer-normalised on its own."""
 
-    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0, edge_gain=0.0,
-                 frame_ch=0):
-        """edge_gain: see sharpen. frame_ch > 0 adds a per-frame 2D critic whose widest layer
-        has frame_ch channels; its mean score over the frames is added to the clip's score
-        (as MoCoGAN's image discriminator judges single frames beside the video one)."""
+    def __init__(self, ch=512, n_frames=32, frame_size=64, weight_scale=1.0, edge_gain=0.0):
+        """edge_gain: see sharpen."""
         super().__init__()
-        self.edge_gain, self.frame_ch = edge_gain, frame_ch
+        self.edge_gain = edge_gain
         base = base_shape(n_frames, frame_size)
         init = chainer.initializers.HeNormal(weight_scale)
         with self.init_scope():
@@ -254,15 +251,6 @@ class Critic(chainer.Chain):
             self.ln4 = SampleNorm(ch)
             self.c5 = Conv3D(3, ch, 1, ksize=3, stride=1, pad=1, initialW=init)
             self.l6 = L.Linear(int(np.prod(base)), 1, initialW=init)
-            if frame_ch:
-                self.f1 = _down_frames(3, frame_ch // 4, init)
-                self.f2 = _down_frames(frame_ch // 4, frame_ch // 2, init)
-                self.fn2 = SampleNorm(frame_ch // 2)
-                self.f3 = _down_frames(frame_ch // 2, frame_ch, init)
-                self.fn3 = SampleNorm(frame_ch)
-                side = frame_size // 8  # each frame's size after f1-f3
-                self.f4 = Conv3D(3, frame_ch, 1, ksize=(1, side, side), stride=1, pad=0,
-                                 initialW=init)
 
     def sharpen(self, x):
         """x - edge_gain * (each frame's 4-neighbour Laplacian): the clip as the critic
@@ -278,12 +266,9 @@ class Critic(chainer.Chain):
 
     def _score(self, x):
         """The score of a clip as the critic sees it (after sharpen)."""
-        if torch_kernels.fuses(chainer.as_array(x)):
+        if torch_kernels.fused_in_use(chainer.as_array(x)):
             return torch_kernels.fused(self._torch_function(), (x,) + self._torch_params())
-        score = self.l6(self.c5(_apply(self._layers(), x)))
-        if self.frame_ch:
-            score = score + F.mean(self.f4(_apply(self._frame_layers(), x)), axis=(2, 3, 4))
-        return score
+        return self.l6(self.c5(_apply(self._layers(), x)))
 
     def wgan_loss(self, real, fake, eps=None, weight=10.0):
         """(loss, wdist, penalty) of real and fake arrays (N, 3, T, H, W): wdist =
@@ -291,7 +276,7 @@ class Critic(chainer.Chain):
         penalty at eps * real + (1 - eps) * fake, eps (N, 1, 1, 1, 1); without eps, loss
         = -wdist and penalty None. loss is a Variable; one fused node where the fused
         nodes serve."""
-        if torch_kernels.fuses(real):
+        if torch_kernels.fused_in_use(real):
             real, fake = (chainer.as_array(self.sharpen(a)) for a in (real, fake))
             terms = torch_kernels.wgan_critic_loss(self._torch_function(), real, fake, eps,
                                                    weight, self._torch_params())
@@ -307,7 +292,7 @@ class Critic(chainer.Chain):
         """E[(||grad D(x)||_2 - 1)^2] over the (C, T, H, W) axes, differentiable: one
         fused node where the fused nodes serve x, else Chainer's double backward."""
         x = chainer.as_array(self.sharpen(chainer.as_array(x)))
-        if torch_kernels.fuses(x):
+        if torch_kernels.fused_in_use(x):
             return torch_kernels.input_gradient_penalty(self._torch_function(), x,
                                                         self._torch_params())
         x = chainer.Variable(x)
@@ -319,28 +304,14 @@ class Critic(chainer.Chain):
         """(convolution, SampleNorm or None) of each downsampling layer."""
         return ((self.c1, None), (self.c2, self.ln2), (self.c3, self.ln3), (self.c4, self.ln4))
 
-    def _frame_layers(self):
-        """(convolution, SampleNorm or None) of each layer of the per-frame critic."""
-        return ((self.f1, None), (self.f2, self.fn2), (self.f3, self.fn3))
-
     def _torch_function(self):
-        """forward as one torch function of (x, *self._torch_params())."""
-        clip = torch_kernels.sequential(
+        """_score as one torch function of (x, *self._torch_params())."""
+        return torch_kernels.sequential(
             _steps(self._layers()) + [('conv', self.c5.stride, self.c5.pad), ('linear',)])
-        if not self.frame_ch:
-            return clip
-        frames = torch_kernels.sequential(
-            _steps(self._frame_layers()) + [('conv', self.f4.stride, self.f4.pad), ('mean',)])
-        return torch_kernels.summed(clip, len(self._clip_params()), frames)
-
-    def _clip_params(self):
-        """The 3D critic's parameters in the order of its torch function."""
-        return _params(self._layers()) + [self.c5.W, self.c5.b, self.l6.W, self.l6.b]
 
     def _torch_params(self):
         """The parameters _torch_function takes after x, in its order."""
-        frames = _params(self._frame_layers()) + [self.f4.W, self.f4.b] if self.frame_ch else []
-        return tuple(self._clip_params() + frames)
+        return tuple(_params(self._layers()) + [self.c5.W, self.c5.b, self.l6.W, self.l6.b])
 
 
 def _apply(layers, h):
@@ -372,7 +343,7 @@ def _params(layers):
 def build_critic(model):
     """The Critic for a ModelConfig."""
     return Critic(model.critic_ch or model.ch, model.n_frames, model.frame_size, model.weight_scale,
-                  model.critic_edge_gain, model.critic_frame_ch)
+                  model.critic_edge_gain)
 
 
 def build_generator(model, batch_norm=L.BatchNormalization):

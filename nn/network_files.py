@@ -16,7 +16,7 @@ import re
 import chainer
 import numpy as np
 
-from nn.DCGAN import build_critic, build_generator
+from nn.DCGAN import build_critic, build_generator, check_upsample
 from base.config import ConfigError, config_from_text, load_config
 from base.errors import UserError
 from base.npz_entries import read_entries, write_entries
@@ -90,19 +90,27 @@ def resolve_generator(path, option='--model'):
 
 def config_for(path, config_path=None, what='network', hint=''):
     """The Config a network file was trained with: config_path (a setup.ini) when given,
-    else the settings the file carries, else the setup.ini beside it (older files).
-    ModelError first when the file itself is missing."""
+    else the settings the file carries, else the setup.ini beside it (older files), with
+    its [MODEL] upsample checked. ModelError first when the file itself is missing."""
     require_file(path, what, hint)
+    source, config = _read_config_for(path, config_path)
+    check_upsample(config.model.upsample, source)
+    return config
+
+
+def _read_config_for(path, config_path):
+    """(source, Config) of config_for's three places, source as errors name it."""
     if config_path:
-        return load_config(config_path)
+        return config_path, load_config(config_path)
     text = settings_text(path)
     if text is not None:
-        return config_from_text(text, f'{path} (its settings)')
+        source = f'{path} (its settings)'
+        return source, config_from_text(text, source)
     beside = os.path.join(os.path.dirname(path) or '.', 'setup.ini')
     if not os.path.isfile(beside):
         raise ConfigError(f'{path}: carries no settings and there is no setup.ini beside it;'
                           " pass the run's setup.ini with --config")
-    return load_config(beside)
+    return beside, load_config(beside)
 
 
 # The [MODEL] keys that set each network's shapes.

@@ -17,10 +17,12 @@ application is a large share of a step (bench/RESULTS.md), on the CPU and even
 more so on a GPU. `chainer.config.fused_nodes = False` keeps one node per function
 (the kernels above still serve the convolutions).
 
-Used for numpy arrays while `chainer.config.fast_cpu` is true, for CuPy arrays while
-`chainer.config.fast_gpu` is true and torch sees a CUDA device; both are set once per run
-by `select` from the one switch ([MODEL] kernels, the scripts' --kernels: auto, torch or
-chainer). Otherwise Chainer's own functions run.
+Used (`torch_in_use`; `fused_in_use` for the fused nodes) for numpy arrays while
+`chainer.config.fast_cpu` is true, for CuPy arrays while `chainer.config.fast_gpu` is true
+and torch sees a CUDA device; both are set once per run by `select` from the one switch
+([MODEL] kernels, the scripts' --kernels: auto, torch or chainer). Otherwise Chainer's own
+functions run. The nodes are named Torch...Function, apart from the links of nn/DCGAN.py
+(Conv3D, Deconv3D) that apply them.
 """
 import functools
 
@@ -41,7 +43,7 @@ chainer.global_config.fast_gpu = True
 chainer.global_config.fused_nodes = True
 
 
-def available():
+def torch_installed():
     """True when PyTorch is importable."""
     return torch is not None
 
@@ -57,7 +59,7 @@ def select(kernels, on_gpu, where='[MODEL] kernels'):
     'auto' takes PyTorch's kernels where torch is installed (and, on a GPU, sees it),
     'torch' requires them (UserError naming `where` otherwise), 'chainer' keeps Chainer's
     own. Returns 'torch' or 'chainer'."""
-    ready = cuda_available() if on_gpu else available()
+    ready = cuda_available() if on_gpu else torch_installed()
     if kernels == 'torch' and not ready:
         need = 'a CUDA build of torch that sees the GPU' if on_gpu else 'torch installed'
         raise UserError(f"{where} = torch: expected {need} (make setup-fast, or pip install -e"
@@ -72,8 +74,8 @@ def select(kernels, on_gpu, where='[MODEL] kernels'):
     return chosen
 
 
-def in_use(x):
-    """Whether the accelerator serves input array x now."""
+def torch_in_use(x):
+    """Whether PyTorch's kernels (the accelerator) serve input array x now."""
     if torch is None:
         return False
     if isinstance(x, np.ndarray):
@@ -111,9 +113,9 @@ def _output_padding(out_size, in_size, k, s, p):
                  for o, i, k_, s_, p_ in zip(out_size, in_size, k, s, p))
 
 
-class _ConvolutionNode(function_node.FunctionNode):
-    """Shared backward of Conv3D and Deconv3D, written with these nodes again so
-    that it is differentiable (the gradient penalty's double backward)."""
+class _TorchConvolutionFunction(function_node.FunctionNode):
+    """Shared backward of TorchConv3DFunction and TorchDeconv3DFunction, written with these
+    nodes again so that it is differentiable (the gradient penalty's double backward)."""
 
     def backward(self, indexes, grad_outputs):
         x, W = self.get_retained_inputs()
@@ -129,7 +131,7 @@ class _ConvolutionNode(function_node.FunctionNode):
         return grads
 
 
-class Conv3D(_ConvolutionNode):
+class TorchConv3DFunction(_TorchConvolutionFunction):
     """y = conv3d(x, W) + b; W is (out, in, kT, kH, kW)."""
 
     def __init__(self, stride, pad):
@@ -150,7 +152,7 @@ class Conv3D(_ConvolutionNode):
         return x, gy
 
 
-class Deconv3D(_ConvolutionNode):
+class TorchDeconv3DFunction(_TorchConvolutionFunction):
     """y = conv_transpose3d(x, W) + b with spatial size outsize; W is (in, out, kT, kH, kW)."""
 
     def __init__(self, stride, pad, outsize):
@@ -202,7 +204,7 @@ class ConvGradW(function_node.FunctionNode):
 def conv3d(x, W, b=None, stride=1, pad=0):
     """Like F.convolution_nd for 3D; stride and pad are ints or (T, H, W) triples."""
     inputs = (x, W) if b is None else (x, W, b)
-    return Conv3D(stride, pad).apply(inputs)[0]
+    return TorchConv3DFunction(stride, pad).apply(inputs)[0]
 
 
 def deconv3d(x, W, b=None, stride=1, pad=0, outsize=None):
@@ -211,10 +213,10 @@ def deconv3d(x, W, b=None, stride=1, pad=0, outsize=None):
     outsize = tuple(outsize or ((i - 1) * s - 2 * p + k for i, k, s, p
                                 in zip(x.shape[2:], W.shape[2:], strides, pads)))
     inputs = (x, W) if b is None else (x, W, b)
-    return Deconv3D(stride, pad, outsize).apply(inputs)[0]
+    return TorchDeconv3DFunction(stride, pad, outsize).apply(inputs)[0]
 
 
-class LeakyReLU(function_node.FunctionNode):
+class TorchLeakyReLUFunction(function_node.FunctionNode):
     """y = x if x > 0 else slope * x (slope > 0), on torch's vectorised kernel."""
 
     def __init__(self, slope):
@@ -311,16 +313,16 @@ def fused(fn, inputs):
     return _TorchGraph(fn, needs).apply(inputs)[0]
 
 
-def fuses(x):
-    """Whether the fused nodes serve input array x now (the accelerator serves it and
+def fused_in_use(x):
+    """Whether the fused nodes serve input array x now (PyTorch's kernels serve it and
     chainer.config.fused_nodes is on)."""
-    return chainer.config.fused_nodes and in_use(x)
+    return chainer.config.fused_nodes and torch_in_use(x)
 
 
 def tanh(x):
     """F.tanh, on torch's vectorised kernel where the fused nodes serve x (numpy's
     tanh is single-threaded and about 3x slower on the generator's output)."""
-    if fuses(chainer.as_array(x)):
+    if fused_in_use(chainer.as_array(x)):
         return fused(torch.tanh, (x,))
     return F.tanh(x)
 
@@ -330,8 +332,7 @@ def sequential(steps):
     parameters from params in turn: ('conv', stride, pad) a 3D convolution (W, b),
     ('norm', eps) per-sample normalisation with a per-channel affine (gamma, beta;
     GroupNorm with one group), ('leaky', slope) LeakyReLU, ('linear',) the flattened
-    input times W transposed plus b (W, b), as Chainer's Linear, ('mean',) the mean over
-    every axis but the first, as (N, 1)."""
+    input times W transposed plus b (W, b), as Chainer's Linear."""
     functional = torch.nn.functional
 
     def fn(x, *params):
@@ -346,8 +347,6 @@ def sequential(steps):
                 x = functional.leaky_relu(x, step[1])
             elif step[0] == 'linear':
                 x = functional.linear(x.flatten(1), next(params), next(params))
-            elif step[0] == 'mean':
-                x = x.flatten(1).mean(dim=1, keepdim=True)
             else:
                 raise ValueError(f'unknown step {step!r}')
         return x
@@ -401,13 +400,6 @@ def upsampling(steps):
     return fn
 
 
-def summed(first, n_first, second):
-    """fn(x, *params) = first(x, *params[:n_first]) + second(x, *params[n_first:])."""
-    def fn(x, *params):
-        return first(x, *params[:n_first]) + second(x, *params[n_first:])
-    return fn
-
-
 def resize_conv(x, W, b, kernel):
     """The stride-2, pad-1 transposed convolution of x whose (in, out, 4, 4, 4) taps are
     W's (out, in, 3, 3, 3) taps mapped through kernel (64, 27), doubling T, H and W:
@@ -458,6 +450,6 @@ def wgan_critic_loss(fn, real, fake, eps, weight, params):
 
 def leaky_relu(x, slope=0.2):
     """F.leaky_relu on the accelerator when it is in use, else Chainer's own."""
-    if in_use(chainer.as_array(x)):
-        return LeakyReLU(slope).apply((x,))[0]
+    if torch_in_use(chainer.as_array(x)):
+        return TorchLeakyReLUFunction(slope).apply((x,))[0]
     return F.leaky_relu(x, slope)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny built-in dataset and tiny run configs (CPU, seconds)."""
+"""Shared fixtures: a tiny built-in dataset, tiny run configs and trainers (CPU, seconds)."""
+import json
 import os
 import sys
 
@@ -11,10 +12,18 @@ sys.path.insert(0, ROOT)
 
 from base import chainer_compat  # noqa: E402,F401  (before any chainer import)
 
+import chainer  # noqa: E402
+
+from base.config import load_config  # noqa: E402
+from computations.trainer import build_trainer  # noqa: E402
+from datastream.framereader import FrameReader, make_iterator  # noqa: E402
 from datastream.moving_shapes import build_dataset  # noqa: E402
+from nn.DCGAN import build_networks  # noqa: E402
+
+LOSS_KEYS = ('gen/loss', 'critic/loss', 'critic/gp', 'critic/wdist')
 
 TINY = {
-    'DATA': {'index_dir': 'index.txt', 'workers': 0},
+    'DATA': {'index_file': 'index.txt', 'workers': 0},
     'MODEL': {'ch': 8, 'batch_size': 2, 'frame_size': 16, 'n_frames': 16, 'iterations': 3,
               'latent_dim': 8, 'seed': 0},
     'ADAM': {'critic_iter': 2},
@@ -71,3 +80,26 @@ def shapes_dir(tmp_path_factory):
 def tiny_ini(tmp_path, shapes_dir):
     """Path of a tiny config that trains 3 iterations into tmp_path/run."""
     return write_ini(tmp_path / 'tiny.ini', tiny_sections(shapes_dir, str(tmp_path / 'run')))
+
+
+def make_trainer(shapes_dir, out_dir, tmp_path, with_dataset=False, **changes):
+    """(trainer, generator, critic) of the tiny config with changes {'SECTION.key': value},
+    built as main_train.py builds it, on the CPU; with_dataset hands the trainer the
+    dataset, as training-time quality needs."""
+    config = load_config(write_ini(tmp_path / 'c.ini', tiny_sections(shapes_dir, out_dir,
+                                                                     **changes)))
+    np.random.seed(config.model.seed)
+    gen, critic = build_networks(config.model)
+    dataset = FrameReader(shapes_dir, 'index.txt', config.model.n_frames, config.model.frame_size)
+    iterator = make_iterator(dataset, config.model.batch_size, config.data.workers,
+                             config.model.seed)
+    trainer, _ = build_trainer(config, gen, critic, iterator, chainer.get_device('@numpy'),
+                               out_dir, report_out=open(os.devnull, 'w'),
+                               dataset=dataset if with_dataset else None)
+    return trainer, gen, critic
+
+
+def logged_losses(out_dir):
+    """The LOSS_KEYS of every row of a run folder's log."""
+    with open(os.path.join(out_dir, 'log')) as log:
+        return [[entry.get(key) for key in LOSS_KEYS] for entry in json.load(log)]

@@ -17,6 +17,8 @@ from tests.conftest import ROOT, tiny_sections, write_ini
 from tests.base.test_npz_entries import RunsCode
 from base.npz_entries import read_entries
 
+pytestmark = pytest.mark.subprocess  # every test here runs main_train.py or a script
+
 
 def train(ini, *sets, timeout=300):
     args = [sys.executable, 'main_train.py', '--config', ini]
@@ -85,7 +87,7 @@ def test_builtin_data_is_never_made_in_a_folder_of_other_files(tmp_path):
     (clips / 'index.txt').write_text('a.jpg\n')
     (clips / 'a.jpg').write_bytes(b'my clip')
     sections = tiny_sections(str(clips), str(tmp_path / 'run'), **{
-        'DATA.builtin': 'yes', 'DATA.index_dir': 'indx.txt'})
+        'DATA.builtin': 'yes', 'DATA.index_file': 'indx.txt'})
     before = digests(clips)
     line = one_error_line(train(write_ini(tmp_path / 'c.ini', sections)))
     assert 'my_clips' in line and 'indx.txt' in line
@@ -110,7 +112,7 @@ def test_a_changed_dataset_is_named_when_resuming(tmp_path, tiny_ini, shapes_dir
     index = tmp_path / 'fewer.txt'
     names = sorted(os.listdir(os.path.join(shapes_dir, 'clips')))[:8]
     index.write_text(''.join(f'{os.path.join(shapes_dir, "clips", n)}\n' for n in names))
-    line = one_error_line(train(tiny_ini, f'DATA.index_dir={index}', 'MODEL.iterations=4'))
+    line = one_error_line(train(tiny_ini, f'DATA.index_file={index}', 'MODEL.iterations=4'))
     assert 'trained on 12 clips and the dataset now has 8' in line
 
 

@@ -13,7 +13,7 @@ from base.config import load_config
 
 GPU_INI = os.path.join(ROOT, 'gpu.ini')
 SHAPES = ('ch', 'critic_ch', 'frame_size', 'n_frames', 'latent_dim', 'upsample',
-          'critic_frame_ch', 'critic_edge_gain')
+          'critic_edge_gain')
 FEATURE_NET = os.path.join(ROOT, 'models', 'feature_net.npz')
 
 
@@ -45,6 +45,7 @@ def sets(**values):
     return [item for key, value in values.items() for item in ('--set', f'{key}={value}')]
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(not os.path.isfile(FEATURE_NET), reason='models/feature_net.npz absent')
 def test_the_gpu_recipe_trains_on_the_cpu_and_refuses_another_runs_folder(tmp_path,
                                                                           shapes_dir):

@@ -56,6 +56,14 @@ def printed_rows(stdout):
             for line in stdout.splitlines() if line.startswith('\x1b[J')]
 
 
+
+def assert_evaluates(generator_file):
+    """utils/evaluate.py rebuilds the generator and critic of a run's file and scores them."""
+    score = run('utils/evaluate.py', '--model', str(generator_file), '--n', '2', '--batch', '2')
+    assert score.returncode == 0, score.stderr
+    assert 'Wasserstein estimate over 2 + 2 clips' in score.stdout
+
+@pytest.mark.subprocess
 def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
     result = run('main_train.py', '--config', tiny_ini, '--set', 'ADAM.penalty_every=2')
     assert result.returncode == 0, result.stderr
@@ -101,6 +109,7 @@ def test_train_writes_log_plot_gifs_snapshots_then_generate(tmp_path, tiny_ini):
     assert gif_info(alone / 'gifs' / 'seed0000.gif') == (16, (16, 16))
 
 
+@pytest.mark.subprocess
 def test_resize_upsampling_trains_and_its_run_folder_generates(tmp_path, tiny_ini):
     result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.upsample=resize',
                  '--set', 'SAVING.disp_interval=10')
@@ -114,16 +123,31 @@ def test_resize_upsampling_trains_and_its_run_folder_generates(tmp_path, tiny_in
     assert gif_info(tmp_path / 'gifs' / 'seed0000.gif') == (16, (16, 16))
 
 
-def test_an_older_setup_ini_trains_and_its_critic_is_evaluated(tmp_path, tiny_ini):
-    """frame_critic_every = 0 (older files) is accepted: what the program always does now."""
-    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.frame_critic_every=0')
+@pytest.mark.subprocess
+def test_an_older_setup_ini_trains_resumes_and_its_critic_is_evaluated(tmp_path, shapes_dir):
+    """A file from before the retirements and the rename (frame_critic_every, critic_frame_ch,
+    critic_learning_rate at their off values; index_dir) trains; the run it made resumes
+    under the setup.ini it recorded (index_file, no retired key), and evaluate reads it."""
+    sections = tiny_sections(shapes_dir, str(tmp_path / 'run'))
+    sections['DATA'] = {'index_dir': 'index.txt', 'root_dir': shapes_dir, 'workers': 0}
+    sections['MODEL'].update(frame_critic_every=0, critic_frame_ch=0)
+    sections['ADAM'].update(critic_learning_rate=0)
+    result = run('main_train.py', '--config', write_ini(tmp_path / 'older.ini', sections))
     assert result.returncode == 0, result.stderr
-    score = run('utils/evaluate.py', '--model', str(tmp_path / 'run' / 'gen_iter_3.npz'),
-                '--n', '2', '--batch', '2')
-    assert score.returncode == 0, score.stderr
-    assert 'Wasserstein estimate over 2 + 2 clips' in score.stdout
+    recorded = tmp_path / 'run' / 'setup.ini'
+    assert "index_file = 'index.txt'" in recorded.read_text()
+    assert 'critic_frame_ch' not in recorded.read_text()
+    resumed = run('main_train.py', '--config', str(recorded), '--set', 'MODEL.iterations=4')
+    assert resumed.returncode == 0, resumed.stderr
+    assert 'resumed from' in resumed.stdout and 'finished at iteration 4' in resumed.stdout
+    again = run('main_train.py', '--config', str(tmp_path / 'older.ini'),  # and back again
+                '--set', 'MODEL.iterations=5')
+    assert again.returncode == 0, again.stderr
+    assert 'resumed from' in again.stdout and 'finished at iteration 5' in again.stdout
+    assert_evaluates(tmp_path / 'run' / 'gen_iter_5.npz')
 
 
+@pytest.mark.subprocess
 def test_a_critic_of_its_own_width_trains_and_is_evaluated(tmp_path, tiny_ini):
     """[MODEL] critic_ch sets the critic's width apart from the generator's; the network
     files carry it, so evaluate rebuilds both."""
@@ -133,16 +157,14 @@ def test_a_critic_of_its_own_width_trains_and_is_evaluated(tmp_path, tiny_ini):
     critic = np.load(tmp_path / 'run' / 'critic_iter_3.npz')
     gen = np.load(tmp_path / 'run' / 'gen_iter_3.npz')
     assert critic['c4/W'].shape[0] == 16 and gen['dc1/W'].shape[0] == 8
-    score = run('utils/evaluate.py', '--model', str(tmp_path / 'run' / 'gen_iter_3.npz'),
-                '--n', '2', '--batch', '2')
-    assert score.returncode == 0, score.stderr
-    assert 'Wasserstein estimate over 2 + 2 clips' in score.stdout
+    assert_evaluates(tmp_path / 'run' / 'gen_iter_3.npz')
 
 
+@pytest.mark.subprocess
 def test_an_edge_gain_critic_and_annealed_rates_are_named_kept_and_evaluated(tmp_path,
                                                                              tiny_ini):
     """The header names both; the critic file carries its edge gain, so whatever loads it
-    (utils/evaluate.py, bench/critic_ladder.py) rebuilds the critic that sees sharpened clips."""
+    (utils/evaluate.py, research/critic_ladder.py) rebuilds the critic that sees sharpened clips."""
     result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.critic_edge_gain=0.5',
                  '--set', 'ADAM.anneal=yes')
     assert result.returncode == 0, result.stderr
@@ -150,21 +172,7 @@ def test_an_edge_gain_critic_and_annealed_rates_are_named_kept_and_evaluated(tmp
     assert config_for(str(tmp_path / 'run' / 'critic_iter_3.npz')).model.critic_edge_gain == 0.5
 
 
-def test_a_frame_critic_trains_is_named_kept_and_evaluated(tmp_path, tiny_ini):
-    """[MODEL] critic_frame_ch adds the per-frame critic: the header names it, the critic file
-    holds its layers and carries the key, so evaluate rebuilds the same critic."""
-    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.critic_frame_ch=8')
-    assert result.returncode == 0, result.stderr
-    assert ', frame critic 8,' in result.stdout
-    critic_path = str(tmp_path / 'run' / 'critic_iter_3.npz')
-    assert np.load(critic_path)['f3/W'].shape[:3] == (8, 4, 1)
-    assert config_for(critic_path).model.critic_frame_ch == 8
-    score = run('utils/evaluate.py', '--model', str(tmp_path / 'run' / 'gen_iter_3.npz'),
-                '--n', '2', '--batch', '2')
-    assert score.returncode == 0, score.stderr
-    assert 'Wasserstein estimate over 2 + 2 clips' in score.stdout
-
-
+@pytest.mark.subprocess
 def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):
     assert run('main_train.py', '--config', tiny_ini).returncode == 0
     result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.iterations=4')
@@ -175,14 +183,24 @@ def test_rerun_resumes_from_latest_snapshot(tmp_path, tiny_ini):
     assert [row[1] for row in re.findall(r'\x1b\[J(\d+) +(\d+) ', result.stdout)] == ['4']
 
 
-def test_bad_config_stops_before_any_work(tmp_path, tiny_ini):
-    result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.ch=12')
+@pytest.mark.subprocess
+@pytest.mark.parametrize('setting, start, end', [
+    ('MODEL.ch=12', "error: --set [MODEL] ch = '12': expected a multiple of 8 (>= 8)", ''),
+    ('MODEL.upsample=bilinear',
+     "error: --set [MODEL] upsample = 'bilinear': expected one of deconv, resize", ''),
+    ('MODEL.critic_frame_ch=8', "error: --set [MODEL] critic_frame_ch = '8': retired on",
+     '; set it to 0 or delete the line')])
+def test_a_bad_or_retired_setting_stops_before_any_work(tmp_path, tiny_ini, setting, start,
+                                                        end):
+    result = run('main_train.py', '--config', tiny_ini, '--set', setting)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: --set [MODEL] ch = '12':"
-                                     " expected a multiple of 8 (>= 8)")
+    message = result.stderr.strip()
+    assert message.startswith(start) and message.endswith(end)
+    assert len(message.splitlines()) == 1
     assert not (tmp_path / 'run').exists()
 
 
+@pytest.mark.subprocess
 def test_builtin_dataset_is_made_on_first_use(tmp_path):
     sections = tiny_sections(str(tmp_path / 'shapes'), str(tmp_path / 'run'), **{
         'DATA.builtin': 'yes', 'DATA.builtin_clips': 6, 'MODEL.iterations': 1,
@@ -203,6 +221,7 @@ def test_builtin_dataset_is_made_on_first_use(tmp_path):
     assert f'<b>{quality["quality"]:.1f}</b> (semantic' in page
 
 
+@pytest.mark.subprocess
 def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
     sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
         'MODEL.iterations': 100000, 'SAVING.snap_interval': 100000})
@@ -227,6 +246,7 @@ def test_sigterm_saves_a_snapshot_between_iterations(tmp_path, shapes_dir):
     assert not (tmp_path / 'run' / 'quality.json').exists()
 
 
+@pytest.mark.subprocess
 def test_quality_metric_is_logged_plotted_and_on_the_run_page(tmp_path, shapes_dir):
     net = os.path.join(ROOT, 'models', 'feature_net.npz')
     if not os.path.isfile(net):
@@ -245,6 +265,7 @@ def test_quality_metric_is_logged_plotted_and_on_the_run_page(tmp_path, shapes_d
     assert 'quality.png' in page and f'<th>quality/score</th><td>{values[-1]:.6g}' in page
 
 
+@pytest.mark.subprocess
 def test_quality_metric_turned_on_when_resuming(tmp_path, shapes_dir, tiny_ini):
     """An extension new since the snapshot starts fresh; the training state still resumes."""
     net = os.path.join(ROOT, 'models', 'feature_net.npz')
@@ -260,6 +281,7 @@ def test_quality_metric_turned_on_when_resuming(tmp_path, shapes_dir, tiny_ini):
     assert [entry['iteration'] for entry in log if 'quality/fd' in entry] == [4]
 
 
+@pytest.mark.subprocess
 def test_quality_metric_without_feature_network_stops_before_work(tmp_path, shapes_dir):
     sections = tiny_sections(shapes_dir, str(tmp_path / 'run'), **{
         'SAVING.quality_interval': 2, 'SAVING.feature_net': str(tmp_path / 'none.npz')})
@@ -269,6 +291,7 @@ def test_quality_metric_without_feature_network_stops_before_work(tmp_path, shap
     assert not (tmp_path / 'run').exists()
 
 
+@pytest.mark.subprocess
 def test_moving_average_is_written_named_and_generates(tmp_path, tiny_ini):
     result = run('main_train.py', '--config', tiny_ini, '--set', 'MODEL.average_decay=0.9')
     assert result.returncode == 0, result.stderr

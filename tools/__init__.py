@@ -1,1 +1,1 @@
-"""One-off research tools the product does not import (see docs/architecture.md)."""
+"""User and CI tools the product does not import: widen_model.py and the environment scripts."""

@@ -4,8 +4,9 @@
         [--root DIR --index held_out.txt] [--n 256] [--out eval.json]
     python utils/evaluate.py --fake-root DIR --fake-index FILE [--config setup.ini] ...
 
-Prints and writes as JSON: the headline `quality` (metrics/quality.py; lower is
-better, real against real scores only its sampling noise) with its `components`,
+Prints and writes as JSON (metrics/clip_statistics.py computes it): the headline
+`quality` (metrics/quality.py; lower is better, real against real scores only its
+sampling noise) with its `components`,
 beside it the `recognisability` (higher is better) and the tabulated real against
 real at the data's look, size and --n (`reference`, metrics/reference.py; a
 warning when --n is below the documented 256), and the older shrunk-clip distance
@@ -20,7 +21,7 @@ folder (its newest gen_avg_iter_N.npz, else its newest gen_iter_N.npz). The crit
 config and data default to the run's: critic_iter_N beside gen_iter_N (critic.npz
 beside generator.npz), the settings the generator file carries (else the setup.ini
 beside it; the project's setup.ini for --fake-root), and its [DATA] root_dir and
-index_dir (data_location: a built-in dataset is made only where --config or an
+index_file (data_location: a built-in dataset is made only where --config or an
 absolute root_dir names it). The shipped feature network is the project's, from any
 folder. --gen is the older name of --model.
 
@@ -39,16 +40,16 @@ import re
 import sys
 
 from base import chainer_compat  # noqa: F401
-import chainer
 import numpy as np
 
-from computations.sampling import generate_videos
-from datastream.framereader import FrameReader, clip_converter, to_float
+from computations.sampling import generate_float_videos
+from datastream.framereader import FrameReader, clip_converter
 from datastream.moving_shapes import ensure_builtin
 from metrics import feature_net
-from metrics.frechet import frechet_distance, load_feature_function, precision_recall
+from metrics.clip_statistics import collect, compare
+from metrics.frechet import load_feature_function
 from metrics import reference as reference_table
-from metrics.quality import COMPONENTS, QualityReference
+from metrics.quality import QualityReference
 from nn.network_files import (GENERATOR_HINT, config_for, load_critic, load_generator,
                               resolve_generator)
 from nn import torch_kernels
@@ -70,40 +71,6 @@ FEATURE_NET = project_path('models', 'feature_net.npz')  # the shipped one, from
 PROJECT_CONFIG = project_path('setup.ini')  # the config of --fake-root without --config
 
 
-def pixel_stats(videos):
-    """Per-frame mean, std and temporal difference energy of (N, 3, T, H, W) in [-1, 1]."""
-    videos = np.asarray(videos, dtype=np.float64)
-    diffs = np.diff(videos, axis=2) ** 2
-    per_frame = {'mean': videos.mean(axis=(0, 1, 3, 4)), 'std': videos.std(axis=(0, 1, 3, 4)),
-                 'temporal_energy': diffs.mean(axis=(0, 1, 3, 4))}
-    summary = {name: float(values.mean()) for name, values in per_frame.items()}
-    summary.update(frame_artefacts(per_frame['std'], per_frame['temporal_energy']))
-    summary['per_frame'] = {name: values.round(6).tolist() for name, values in per_frame.items()}
-    return summary
-
-
-def frame_artefacts(std, energy):
-    """Two signs of the stride-2 upsampling in time, both about 1 / 0 for real clips:
-    edge_contrast, the first and last frames' std over the other frames' (below 1:
-    washed-out ends), and alternation, how much the differences between frames
-    alternate from one step to the next (|even - odd| / mean: a 2-frame flicker)."""
-    edges = (std[0] + std[-1]) / 2
-    middle = std[1:-1].mean() if len(std) > 2 else edges
-    odd = energy[1::2].mean() if len(energy) > 1 else energy[0]
-    swing, mean = abs(energy[0::2].mean() - odd), energy.mean()
-    return {'edge_contrast': float(edges / middle) if middle > 0 else 1.0,
-            'alternation': float(swing / mean) if mean > 0 else 0.0}
-
-
-def mean_difference(real_scores, fake_scores):
-    """E[real] - E[fake] with its standard error and 95% interval."""
-    estimate = real_scores.mean() - fake_scores.mean()
-    stderr = np.sqrt(real_scores.var(ddof=1) / len(real_scores)
-                     + fake_scores.var(ddof=1) / len(fake_scores))
-    return {'mean': float(estimate), 'stderr': float(stderr),
-            'ci95': [float(estimate - 1.96 * stderr), float(estimate + 1.96 * stderr)]}
-
-
 def dataset_batches(dataset, n, batch, device):
     """Float clips in [-1, 1] on the device, the first n of a FrameReader, batch by batch."""
     for start in range(0, n, batch):
@@ -112,55 +79,12 @@ def dataset_batches(dataset, n, batch, device):
 
 
 def fake_batches(gen, n, batch, seed):
-    """n generated clips, `batch` at a time on gen's device, as the gifs show them: the
-    inference-mode generator's uint8 videos read back as the frame reader scales clips."""
+    """n generated clips, `batch` at a time on gen's device, as the gifs show them
+    (computations/sampling.generate_float_videos)."""
     rng = np.random.RandomState(seed)
     for start in range(0, n, batch):
         z = gen.make_hidden(min(batch, n - start), rng)
-        videos = np.ascontiguousarray(generate_videos(gen, z, batch).transpose(0, 4, 1, 2, 3))
-        yield to_float(gen.device.send(videos))
-
-
-def collect(batches, critic=None):
-    """(videos on the host, critic scores or None) of every batch."""
-    scores, videos = [], []
-    with chainer.no_backprop_mode(), chainer.using_config('train', False):
-        for x in batches:
-            if critic is not None:
-                scores.append(chainer.backends.cuda.to_cpu(critic(x).array).ravel())
-            videos.append(chainer.backends.cuda.to_cpu(x))
-    return np.concatenate(videos), np.concatenate(scores) if scores else None
-
-
-def evaluate(real, judged, reference, scores=(None, None), features=None, look=None):
-    """The report as a dict: the headline quality (metrics/quality.py), its parts and the
-    recognisability beside it, real against real at this look (the built-in data's look,
-    None for other clips), size and n (metrics/reference.py), pixel statistics, the
-    critic's estimate when scores are given and, with features (a feature function), the
-    Fréchet distance and precision/recall."""
-    quality = reference.score(judged)
-    n_frames, size = np.shape(real)[2], np.shape(real)[3]
-    result = {'n': len(real), 'quality': quality['quality'],
-              'components': {name: quality[name] for name in COMPONENTS},
-              'fd': quality['fd'], 'recognisability': quality['recognisability'],
-              'recognised': quality['recognised'],
-              'reference': {'look': look, 'n_frames': int(n_frames), 'frame_size': int(size),
-                            'real_against_real': reference_table.real_against_real(
-                                look, n_frames, size, len(real)),
-                            'documented_n': reference_table.DOCUMENTED_N},
-              'pixels': {'real': pixel_stats(real), 'generated': pixel_stats(judged)}}
-    real_scores, judged_scores = scores
-    if real_scores is not None:
-        result['wasserstein_estimate'] = mean_difference(real_scores, judged_scores)
-        result['critic'] = {'real_mean': float(real_scores.mean()),
-                            'fake_mean': float(judged_scores.mean())}
-    if features is not None:
-        result['fvd'] = feature_distances(features(real), features(judged))
-    return result
-
-
-def feature_distances(real, fake):
-    return {'frechet_distance': frechet_distance(real, fake), **precision_recall(real, fake)}
+        yield gen.device.send(generate_float_videos(gen, z, batch))
 
 
 def feature_function(args, model, net):
@@ -209,7 +133,7 @@ def build_parser():
     parser.add_argument('--root', help="folder of the real clips (default: the config's [DATA]"
                         ' root_dir)')
     parser.add_argument('--index', help="held-out index file, relative to --root (default: the"
-                        " config's [DATA] index_dir)")
+                        " config's [DATA] index_file)")
     parser.add_argument('--n', type=int, default=256, help='clips of each kind (at least 2)')
     parser.add_argument('--batch', type=int, default=16, help='clips through the networks at a'
                         ' time')
@@ -231,12 +155,8 @@ def build_parser():
 
 def parse_args(argv):
     args = build_parser().parse_args(argv)
-    for name, low in (('n', MIN_CLIPS), ('batch', 1), ('seed', 0)):
-        if getattr(args, name) < low:
-            raise UserError(f'--{name} {getattr(args, name)}: expected a value >= {low}'
-                            + (' (a variance needs two clips)' if name == 'n' else ''))
-    if args.seed > MAX_SEED:
-        raise UserError(f'--seed {args.seed}: expected a value from 0 to {MAX_SEED}')
+    cli.check_ranges(args, (('n', MIN_CLIPS, None, 'a variance needs two clips'),
+                            ('batch', 1, None), ('seed', 0, MAX_SEED)))
     if bool(args.fake_root) != bool(args.fake_index):
         raise UserError('--fake-root and --fake-index: expected both (the folder and its index)')
     if bool(args.gen) == bool(args.fake_root):
@@ -253,9 +173,9 @@ def parse_args(argv):
 
 def evaluation_bytes(model, n, batch, fvd=False):
     """A rough peak of an evaluation: n real and n generated clips kept as float32,
-    the float64 copy and frame differences pixel_stats makes of one kind, one batch
-    through the networks and, with --fvd, precision/recall's n x n x D distances
-    (D = 128, the shipped feature network's)."""
+    the float64 copy and frame differences metrics/clip_statistics.pixel_stats makes of
+    one kind, one batch through the networks and, with --fvd, precision/recall's
+    n x n x D distances (D = 128, the shipped feature network's)."""
     clips = n * 3 * video_voxels(model) * (2 * 4 + 2 * 8)
     return clips + network_bytes(model, batch) + (n * n * 128 * 8 if fvd else 0)
 
@@ -319,7 +239,7 @@ def data_location(args, config):
     folder or the project folder (base/project_files.locate), and never made; UserError
     saying what to pass when it is found in neither."""
     data = config.data
-    index = args.index or data.index_dir
+    index = args.index or data.index_file
     if args.root:
         return args.root, index, False
     build = data.builtin and not args.index
@@ -373,11 +293,12 @@ def claim_out(args, config, root, index):
 
 
 def _score(net, real_batches, judged_batches, critic, features, look=None):
-    """evaluate() of the clips the two batch streams give, with the critic's scores."""
+    """The report (metrics/clip_statistics.compare) of the clips the two batch streams
+    give, with the critic's scores."""
     real, real_scores = collect(real_batches, critic)
     judged, judged_scores = collect(judged_batches, critic)
-    return evaluate(real, judged, QualityReference(net, real), (real_scores, judged_scores),
-                    features, look)
+    return compare(real, judged, QualityReference(net, real), (real_scores, judged_scores),
+                   features, look)
 
 
 def _main(argv):

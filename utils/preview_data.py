@@ -30,7 +30,7 @@ from nn.sizes import video_voxels
 from base.memory import require_memory
 from base.project_files import locate, project_path
 from base.safe_files import ensure_output_file
-from base.video_io import mp4_available, save_gif, save_mp4, tile_grid
+from base.video_io import channels_last, mp4_available, save_gif, save_mp4, tile_grid
 
 EXTENSIONS = ('.gif', '.mp4')
 MAX_CLIPS = 256
@@ -45,7 +45,7 @@ def build_parser():
     parser.add_argument('--config', help="setup.ini giving data and sizes (default: the"
                         f" project's, {PROJECT_CONFIG})")
     parser.add_argument('--root', help="clip folder (default: the config's [DATA] root_dir)")
-    parser.add_argument('--index', help="index file in --root (default: [DATA] index_dir)")
+    parser.add_argument('--index', help="index file in --root (default: [DATA] index_file)")
     parser.add_argument('--n', type=int, default=16,
                         help=f'clips in the grid (at most {MAX_CLIPS})')
     parser.add_argument('--start', type=int, default=0, help='first clip, in index order')
@@ -82,7 +82,7 @@ def chosen_clips(n_listed, n, start, shuffle):
 def read_clips(dataset, indices):
     """(the readable clips as uint8 (T, H, W, 3) arrays, how many were unreadable)."""
     clips = [dataset.read_uint8(i) for i in indices]
-    readable = [clip.transpose(1, 2, 3, 0) for clip in clips if clip is not None]
+    readable = [channels_last(clip) for clip in clips if clip is not None]
     return readable, len(clips) - len(readable)
 
 
@@ -99,7 +99,7 @@ def claim_out(args, config, root, index):
 def _main(argv):
     args = parse_args(argv)
     config = load_config(args.config or PROJECT_CONFIG)
-    root, index = args.root or config.data.root_dir, args.index or config.data.index_dir
+    root, index = args.root or config.data.root_dir, args.index or config.data.index_file
     if not args.root and not args.config:  # the project's relative paths, from anywhere
         root = locate(root) or root
     dataset = FrameReader(root, index, config.model.n_frames, config.model.frame_size)

@@ -39,6 +39,7 @@ def test_chainer_imports_and_runs_after_restore():
     assert chainer.__version__ == '7.8.1'
 
 
+@pytest.mark.subprocess
 def test_chainer_imports_quietly_through_it_in_a_fresh_interpreter():
     """A user's own script: `import base.chainer_compat` before chainer, beside the current
     setuptools the project's environment keeps (no pkg_resources; numpy.distutils, where

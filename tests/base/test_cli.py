@@ -22,6 +22,13 @@ def test_a_value_out_of_range_or_not_finite_names_its_option(values, message):
     assert '\n' not in str(err.value)
 
 
+def test_a_range_may_say_why_its_bound_is_there():
+    with pytest.raises(UserError, match=r'^--n 1: expected a value >= 2 \(a variance needs two'
+                                        r' clips\)$'):
+        check_ranges(Namespace(n=1), (('n', 2, None, 'a variance needs two clips'),))
+    check_ranges(Namespace(n=2), (('n', 2, None, 'a variance needs two clips'),))
+
+
 def test_values_in_range_and_options_not_given_pass():
     check_ranges(Namespace(fps=1e-3, min_seconds=600, limit=None), RANGES)
     check_ranges(Namespace(fps=1000.0, min_seconds=0, limit=10 ** 400), RANGES)

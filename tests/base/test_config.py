@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import ROOT, write_ini
 from base.config import (SECTIONS, Config, ConfigError, config_from_text, config_table,
-                                format_config, load_config, write_config)
+                         format_config, load_config, value_source, write_config)
 
 SEED_STYLE = """[DATA]
 
@@ -45,7 +45,7 @@ def test_seed_style_file_loads_unchanged(tmp_path):
     path.write_text(SEED_STYLE)
     config = load_config(str(path))
     assert config.data.root_dir == '/scratch/yt-database'
-    assert config.data.index_dir == 'job-list.txt'
+    assert config.data.index_file == 'job-list.txt', 'index_dir, the older name, loads'
     assert config.model.weight_scale == pytest.approx(0.01)
     assert config.adam.learning_rate == pytest.approx(0.0002)
     assert config.adam.penalty_coeff == 10.0
@@ -65,7 +65,6 @@ def test_missing_keys_take_defaults(tmp_path):
     ('MODEL', 'ch', '60', 'a multiple of 8'),
     ('MODEL', 'ch', 'abc', 'an integer'),
     ('MODEL', 'critic_ch', '12', '0 or a multiple of 8 (>= 8)'),
-    ('MODEL', 'critic_frame_ch', '20', '0 or a multiple of 8 (>= 8)'),
     ('MODEL', 'frame_size', '40', 'a multiple of 16'),
     ('MODEL', 'n_frames', '8', 'a multiple of 16'),
     ('MODEL', 'batch_size', '0', '>= 1'),
@@ -76,8 +75,12 @@ def test_missing_keys_take_defaults(tmp_path):
     ('DATA', 'builtin', 'maybe', 'a boolean'),
     ('DATA', 'workers', '-1', '>= 0'),
     ('SAVING', 'out_dir', "''", 'a non-empty string'),
-    ('MODEL', 'upsample', "'bilinear'", 'one of deconv, resize'),
-    ('MODEL', 'frame_critic_every', '2', 'the 2D frame critic was removed'),
+    ('MODEL', 'upsample', "''", 'a non-empty string'),
+    ('DATA', 'builtin_look', "''", 'a non-empty string'),
+    ('MODEL', 'frame_critic_every', '2', 'retired on 2026-11-26 with the 2D frame critic'),
+    ('MODEL', 'critic_frame_ch', '64', 'retired on 2026-12-02 with the per-frame 2D critic'),
+    ('ADAM', 'critic_learning_rate', '0.0004', 'retired on 2026-12-02: the critic uses'
+                                               ' learning_rate'),
     ('ADAM', 'learning_rate', 'inf', 'a finite number'),
     ('ADAM', 'penalty_coeff', 'nan', 'a finite number'),
     ('ADAM', 'penalty_every', '0', '>= 1'),
@@ -185,7 +188,7 @@ def test_every_key_reads_back_from_the_recorded_settings():
         changes = {f.name: _changed(getattr(part, f.name)) for f in dataclasses.fields(part)
                    if f.type is not str}
         config = dataclasses.replace(config, **{name: dataclasses.replace(part, **changes)})
-    awkward = {'root_dir': "d/it's \"q\"#1;2", 'index_dir': 'sub dir/i.txt'}
+    awkward = {'root_dir': "d/it's \"q\"#1;2", 'index_file': 'sub dir/i.txt'}
     config = dataclasses.replace(config, data=dataclasses.replace(config.data, **awkward))
     assert config_from_text(format_config(config), 'recorded') == config
 
@@ -218,3 +221,56 @@ def test_an_older_switch_with_a_bad_value_is_named(tmp_path):
     path = write_ini(tmp_path / 'old.ini', {'MODEL': {'fast_cpu': 'maybe'}})
     with pytest.raises(ConfigError, match=r"\[MODEL\] fast_cpu = 'maybe': expected"):
         load_config(path)
+
+
+def test_a_retired_key_at_its_off_value_loads_as_if_absent(tmp_path):
+    retired = {'MODEL': {'critic_frame_ch': 0, 'frame_critic_every': 0, 'ch': 16},
+               'ADAM': {'critic_learning_rate': '0.0'}}
+    config = load_config(write_ini(tmp_path / 'old.ini', retired))
+    assert config == load_config(write_ini(tmp_path / 'new.ini', {'MODEL': {'ch': 16}}))
+    assert load_config(write_ini(tmp_path / 'o.ini', {'ADAM': {'critic_learning_rate': 0}}))
+
+
+def test_a_retired_key_turned_on_is_one_line_saying_why_and_what_to_do(tmp_path):
+    path = write_ini(tmp_path / 'on.ini', {'MODEL': {'critic_frame_ch': 64}})
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path} [MODEL] critic_frame_ch = '64': retired on 2026-12-02 with the per-frame 2D"
+        " critic it added: off by default, and no better at equal time on two seeds; set it"
+        " to 0 or delete the line")
+    with pytest.raises(ConfigError, match=r"^--set \[ADAM\] critic_learning_rate = '1e-4': .*;"
+                                          r" set it to 0.0 or delete the line$"):
+        load_config(write_ini(tmp_path / 'a.ini', {}), ['ADAM.critic_learning_rate=1e-4'])
+
+
+def test_the_older_name_of_index_file_loads_and_both_names_are_refused(tmp_path):
+    older = load_config(write_ini(tmp_path / 'a.ini', {'DATA': {'index_dir': 'list.txt'}}))
+    assert older == load_config(write_ini(tmp_path / 'b.ini', {'DATA': {'index_file': 'list.txt'}}))
+    assert 'index_file = ' in format_config(older) and 'index_dir' not in format_config(older)
+    both = write_ini(tmp_path / 'both.ini', {'DATA': {'index_dir': 'a.txt', 'index_file': 'b.txt'}})
+    with pytest.raises(ConfigError) as err:
+        load_config(both)
+    assert str(err.value) == (f'{both} [DATA]: both index_dir and index_file are given; index_dir'
+                              ' is the old name of index_file: keep one of them')
+    overridden = load_config(write_ini(tmp_path / 'c.ini', {'DATA': {'index_dir': 'a.txt'}}),
+                             ['DATA.index_file=b.txt'])
+    assert overridden.data.index_file == 'b.txt', '--set overrides the file under either name'
+
+
+def test_the_long_runs_recorded_settings_load_under_both_names():
+    """models/small/setup.ini, written by the long run before the retirements (index_dir,
+    critic_frame_ch = 0, critic_learning_rate = 0.0), loads as the run's config, and equals
+    research/small_long.ini's (index_dir, neither retired key) in every key they share."""
+    with open(os.path.join(ROOT, 'models', 'small', 'setup.ini'), encoding='utf-8') as ini:
+        recorded_text = ini.read()
+    recorded = config_from_text(recorded_text, 'models/small/setup.ini')
+    with open(os.path.join(ROOT, 'research', 'small_long.ini'), encoding='utf-8') as ini:
+        recipe = config_from_text(ini.read(), 'research/small_long.ini')
+    assert recorded == recipe
+    assert config_from_text(format_config(recorded), 'rewritten') == recorded
+
+
+def test_a_value_set_on_the_command_line_is_named_as_from_there():
+    assert value_source('a.ini', ['MODEL.upsample=x'], 'MODEL', 'upsample') == '--set'
+    assert value_source('a.ini', ['MODEL.ch=8'], 'MODEL', 'upsample') == 'a.ini'

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from base.video_io import save_gif, tile_grid, to_uint8_frames
+from base.video_io import (channels_first, channels_last, frames_to_float, save_gif,
+                           tile_grid, to_float, to_uint8_frames)
 
 
 def test_to_uint8_maps_minus_one_to_zero_and_one_to_255():
@@ -12,6 +13,30 @@ def test_to_uint8_maps_minus_one_to_zero_and_one_to_255():
     frames = to_uint8_frames(videos)
     assert frames.shape == (1, 4, 1, 1, 3) and frames.dtype == np.uint8
     assert frames[0, :, 0, 0, 0].tolist() == [0, 128, 255, 255]
+
+
+def test_to_float_maps_0_to_minus_one_and_255_to_one_in_float32():
+    pixels = np.array([[0, 255], [51, 204]], np.uint8).T  # not C-contiguous
+    out = to_float(pixels)
+    assert out.dtype == np.float32 and out.flags.c_contiguous
+    np.testing.assert_allclose(out, [[-1, -0.6], [1, 0.6]], atol=1e-6)
+
+
+def test_layouts_move_the_colour_axis_of_a_clip_or_a_batch():
+    batch = np.arange(2 * 3 * 4 * 5 * 6).reshape(2, 3, 4, 5, 6)  # (N, 3, T, H, W)
+    frames = channels_last(batch)
+    assert frames.shape == (2, 4, 5, 6, 3) and frames[1, 2, 3, 4, 0] == batch[1, 0, 2, 3, 4]
+    assert channels_last(batch[1]).shape == (4, 5, 6, 3)
+    np.testing.assert_array_equal(channels_last(batch[1]), frames[1])
+    np.testing.assert_array_equal(channels_first(frames), batch)
+    np.testing.assert_array_equal(channels_first(frames[0]), batch[0])
+
+
+def test_frames_read_back_as_float_give_the_same_frames():
+    frames = np.random.RandomState(0).randint(0, 256, (2, 4, 5, 6, 3)).astype(np.uint8)
+    videos = frames_to_float(frames)
+    assert videos.shape == (2, 3, 4, 5, 6) and videos.dtype == np.float32
+    np.testing.assert_array_equal(to_uint8_frames(videos), frames)
 
 
 def test_grid_places_videos_row_by_row():

@@ -11,7 +11,8 @@ from base.config import AdamConfig
 
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), 'mpiexec')
 pytest.importorskip('mpi4py')
-pytestmark = pytest.mark.skipif(not os.path.isfile(MPIEXEC), reason='no mpiexec beside python')
+pytestmark = [pytest.mark.subprocess,
+              pytest.mark.skipif(not os.path.isfile(MPIEXEC), reason='no mpiexec beside python')]
 STEP = os.path.join(os.path.dirname(__file__), 'mpi_step.py')
 # The critic's last biases (zero at the start) shift every score alike, which the WGAN-GP
 # loss does not see; LR is the Adam rate mpi_step.py uses

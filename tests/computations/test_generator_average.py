@@ -8,7 +8,7 @@ from computations.generator_average import GeneratorAverage, averaged_arrays, re
 from computations.run_control import resume
 from nn.DCGAN import Generator
 from nn.network_files import SETTINGS_ENTRY
-from tests.computations.test_updater import make_trainer
+from tests.conftest import make_trainer
 
 
 def _arrays(link):

@@ -4,9 +4,9 @@ from types import SimpleNamespace
 import chainer
 import pytest
 
-from computations.rate_schedule import annealed_rates, progress
+from computations.rate_schedule import annealed_rates
 from computations.run_control import RunLength, resume
-from tests.computations.test_updater import logged_losses, make_trainer
+from tests.conftest import logged_losses, make_trainer
 
 
 def fake_trainer(iteration, epoch_detail=0.0):
@@ -18,12 +18,6 @@ def adam(alpha):
     optimizer = chainer.optimizers.Adam(alpha=alpha)
     optimizer.setup(chainer.links.Linear(2, 2))
     return optimizer
-
-
-def test_progress_counts_iterations_or_epochs_and_stops_at_one():
-    assert progress(fake_trainer(30), RunLength(120, 5)) == pytest.approx(0.25)
-    assert progress(fake_trainer(7, epoch_detail=2.5), RunLength(0, 5)) == pytest.approx(0.5)
-    assert progress(fake_trainer(200), RunLength(120, 5)) == 1.0
 
 
 def test_each_rate_falls_linearly_from_its_own_start_to_zero():

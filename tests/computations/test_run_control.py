@@ -11,7 +11,7 @@ from computations.run_control import (EveryOrLast, RunLength, SnapshotMismatch,
 from nn.DCGAN import build_networks
 from nn.network_files import SETTINGS_ENTRY
 from base.config import Config, ModelConfig, format_config
-from base.npz_entries import write_entries
+from base.npz_entries import read_entries, write_entries
 
 
 class FakeUpdater:
@@ -36,6 +36,12 @@ def test_resume_none_latest_and_missing_path(tmp_path):
     assert resume(None, str(tmp_path), 'latest') is None, 'a fresh run folder starts fresh'
     with pytest.raises(SnapshotMismatch, match="resume = 'gone': snapshot file not found"):
         resume(None, str(tmp_path), 'gone')
+
+
+def test_share_done_counts_iterations_or_epochs_and_stops_at_one():
+    assert RunLength(120, 5).share_done(FakeTrainer(30)) == pytest.approx(0.25)
+    assert RunLength(0, 5).share_done(FakeTrainer(7, epoch_detail=2.5)) == pytest.approx(0.5)
+    assert RunLength(120, 5).share_done(FakeTrainer(200)) == 1.0
 
 
 def test_run_length_in_iterations_or_epochs_and_interrupts():
@@ -145,10 +151,34 @@ def test_without_the_runs_settings_the_first_parameter_that_differs_is_named(tmp
         check_resume_shapes(dataclasses.replace(TINY_MODEL, ch=16), str(tmp_path), 'latest')
 
 
-def test_a_frame_critic_the_config_lacks_is_another_run(tmp_path):
-    framed = dataclasses.replace(TINY_MODEL, critic_frame_ch=8)
-    write_snapshot(str(tmp_path), framed)
-    with pytest.raises(SnapshotMismatch, match=r'holds a critic of ch 8, 16x16x16, critic_frame_ch'
-                                               r' 8; this config asks for ch 8, 16x16x16,'
-                                               r' critic_frame_ch 0: '):
+def test_a_snapshot_with_the_retired_frame_critic_is_another_run(tmp_path):
+    path = write_snapshot(str(tmp_path), TINY_MODEL, settings=False)
+    entries = read_entries(path)
+    entries['updater/model:critic/f1/W'] = np.zeros((2, 3, 1, 4, 4), np.float32)
+    write_entries(path, entries)
+    with pytest.raises(SnapshotMismatch, match=r'^' + path + r' holds a critic whose f1/W is'
+                                               r' \(2, 3, 1, 4, 4\); this config asks for f1/W'
+                                               r' none: '):
         check_resume_shapes(TINY_MODEL, str(tmp_path), 'latest')
+
+
+def older_settings(model):
+    """The setup.ini text a run recorded before 2026-12-02: index_dir, and critic_frame_ch
+    and critic_learning_rate at their off values."""
+    text = format_config(Config(model=model)).replace('index_file = ', 'index_dir = ')
+    text = text.replace('[MODEL]\n', '[MODEL]\ncritic_frame_ch = 0\n')
+    return text.replace('[ADAM]\n', '[ADAM]\ncritic_learning_rate = 0.0\n')
+
+
+def test_a_run_recorded_with_the_older_names_resumes_and_is_read_when_it_differs(tmp_path):
+    """The run's settings are read back (they name its shapes in the mismatch) whichever
+    names they hold; a config of its shapes resumes it."""
+    folder = str(tmp_path / 'older')
+    os.mkdir(folder)
+    path = write_snapshot(folder, TINY_MODEL, settings=False)
+    write_entries(os.path.join(folder, 'gen_iter_3.npz'),
+                  {SETTINGS_ENTRY: np.array(older_settings(TINY_MODEL))})
+    check_resume_shapes(TINY_MODEL, folder, 'latest')
+    with pytest.raises(SnapshotMismatch, match=r'^' + path + r' holds a generator of ch 8,'
+                                               r' 16x16x16; this config asks for ch 16,'):
+        check_resume_shapes(dataclasses.replace(TINY_MODEL, ch=16), folder, 'latest')

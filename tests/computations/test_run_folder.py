@@ -116,6 +116,7 @@ def test_a_second_process_is_refused_while_a_run_holds_the_folder(tmp_path):
     claim(tmp_path)
 
 
+@pytest.mark.subprocess
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, '-c', 'import sys, time; from computations.run_folder import RunFolder;'

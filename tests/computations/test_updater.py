@@ -6,32 +6,7 @@ import pytest
 import chainer
 
 from computations.run_control import resume
-from computations.trainer import build_trainer
-from datastream.framereader import FrameReader, make_iterator
-from nn.DCGAN import build_networks
-from tests.conftest import tiny_sections, write_ini
-from base.config import load_config
-
-KEYS = ('gen/loss', 'critic/loss', 'critic/gp', 'critic/wdist')
-
-
-def make_trainer(shapes_dir, out_dir, tmp_path, **changes):
-    config = load_config(write_ini(tmp_path / 'c.ini', tiny_sections(shapes_dir, out_dir,
-                                                                     **changes)))
-    np.random.seed(config.model.seed)
-    gen, critic = build_networks(config.model)
-    dataset = FrameReader(shapes_dir, 'index.txt', config.model.n_frames, config.model.frame_size)
-    iterator = make_iterator(dataset, config.model.batch_size, config.data.workers,
-                             config.model.seed)
-    trainer, _ = build_trainer(config, gen, critic, iterator, chainer.get_device('@numpy'),
-                               out_dir, report_out=open(os.devnull, 'w'))
-    return trainer, gen, critic
-
-
-def logged_losses(out_dir):
-    with open(os.path.join(out_dir, 'log')) as log:
-        return [[entry.get(key) for key in KEYS] for entry in json.load(log)]
-
+from tests.conftest import LOSS_KEYS, logged_losses, make_trainer
 
 def test_one_iteration_updates_both_networks_and_reports(shapes_dir, tmp_path):
     trainer, gen, critic = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path)
@@ -40,7 +15,7 @@ def test_one_iteration_updates_both_networks_and_reports(shapes_dir, tmp_path):
     observation = {}
     with trainer.reporter.scope(observation):
         trainer.updater.update()
-    for key in KEYS:
+    for key in LOSS_KEYS:
         assert np.isfinite(float(chainer.as_array(observation[key]))), key
     assert 'data/skipped' not in observation and trainer.updater.skipped_clips == 0
     changed_gen = [n for n, p in gen.namedparams() if not np.array_equal(p.array, before[n])]
@@ -82,15 +57,12 @@ def test_resume_continues_the_same_run(shapes_dir, tmp_path, workers):
     assert resumed == whole
 
 
-def test_critic_learning_rate_sets_the_critic_alpha_only(shapes_dir, tmp_path):
+def test_both_networks_step_at_the_configured_rate_and_betas(shapes_dir, tmp_path):
     trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path,
-                                 **{'ADAM.learning_rate': 0.0001,
-                                    'ADAM.critic_learning_rate': 0.0004})
-    optimizers = trainer.updater.get_all_optimizers()
-    assert optimizers['gen'].alpha == pytest.approx(0.0001)
-    assert optimizers['critic'].alpha == pytest.approx(0.0004)
-    default, _, _ = make_trainer(shapes_dir, str(tmp_path / 'd'), tmp_path)
-    assert default.updater.get_optimizer('critic').alpha == pytest.approx(0.0002)
+                                 **{'ADAM.learning_rate': 0.0001, 'ADAM.beta2': 0.9})
+    for name, optimizer in trainer.updater.get_all_optimizers().items():
+        assert optimizer.alpha == pytest.approx(0.0001), name
+        assert (optimizer.beta1, optimizer.beta2) == pytest.approx((0.5, 0.9)), name
 
 
 def test_the_log_counts_skipped_clips(shapes_dir, tmp_path):

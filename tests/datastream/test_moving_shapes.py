@@ -7,7 +7,7 @@ import pytest
 from datastream.framereader import read_index
 from datastream.moving_shapes import (LOOKS, PALETTE, build_dataset, ensure_dataset,
                                       numbered_clip, recorded_look, render_clip)
-from base.config import BUILTIN_LOOKS
+from base.config import ConfigError
 from base.safe_files import OutputError
 
 
@@ -50,7 +50,7 @@ def test_never_builds_inside_a_folder_of_other_files(tmp_path):
     (tmp_path / 'clips').mkdir()
     (tmp_path / 'clips' / 'mine.jpg').write_bytes(b'user data')
     (tmp_path / 'index.txt').write_text('clips\n')
-    with pytest.raises(OutputError, match=r"root_dir = .*'indx.txt'.*fix index_dir"):
+    with pytest.raises(OutputError, match=r"root_dir = .*'indx.txt'.*fix index_file"):
         ensure_dataset(str(tmp_path), 'indx.txt', 3, seed=0)
     assert sorted(os.listdir(tmp_path)) == ['clips', 'index.txt']
     assert (tmp_path / 'clips' / 'mine.jpg').read_bytes() == b'user data'
@@ -63,8 +63,11 @@ def test_an_interrupted_build_is_finished_on_the_next_run(tmp_path):
     assert len(os.listdir(tmp_path / 'clips')) == 3
 
 
-def test_every_configurable_look_exists():
-    assert set(BUILTIN_LOOKS) == set(LOOKS)
+def test_a_look_that_is_not_one_of_the_looks_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match=r"^\[DATA\] builtin_look = 'huge': expected one of"
+                                          r" standard, large$"):
+        ensure_dataset(str(tmp_path / 'new'), 'index.txt', 2, seed=0, look='huge')
+    assert not (tmp_path / 'new').exists()
 
 
 def test_the_standard_look_draws_what_it_always_drew():
@@ -199,6 +202,6 @@ def test_an_index_in_a_sub_folder_is_made_there(tmp_path):
                                    '.videogan-builtin', 'look.json'])
 def test_an_index_outside_the_dataset_or_on_its_own_files_is_refused_first(tmp_path, index):
     root = tmp_path / 'shapes'
-    with pytest.raises(OutputError, match=r'index_dir = .*expected a relative file name'):
+    with pytest.raises(OutputError, match=r'index_file = .*expected a relative file name'):
         ensure_dataset(str(root), index, 2, seed=0)
     assert not root.exists()

@@ -84,6 +84,7 @@ def test_unreadable_video_is_reported_and_skipped(tmp_path, capsys):
     assert (tmp_path / 'ds' / 'index.txt').read_text() == 'good\n'
 
 
+@pytest.mark.subprocess
 def test_job_list_input_and_training_on_the_output(tmp_path):
     downloads = tmp_path / 'yt'
     os.makedirs(downloads / 'videos' / '22')
@@ -201,6 +202,7 @@ def done_folders(out):
     return folders
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize('number, group', [(signal.SIGTERM, False), (signal.SIGTERM, True),
                                            (signal.SIGINT, True)],
                          ids=['SIGTERM', 'SIGTERM-to-group', 'SIGINT-to-group'])

@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from computations.sampling import generate_videos
+from base.video_io import frames_to_float
+from computations.sampling import generate_float_videos
 from metrics import feature_net, ladder
 from metrics.quality import COMPONENTS, QualityReference
 from nn.network_files import config_for, load_generator
@@ -18,17 +19,17 @@ GENERATOR = os.path.join(ROOT, 'models', 'generator.npz')
 def _net():
     if not os.path.isfile(NET):
         pytest.skip('models/feature_net.npz absent')
-    return feature_net.load(NET)
+    return feature_net.check_feature_net(NET, '[SAVING] feature_net =')
 
 
 @pytest.fixture(scope='module')
 def scores():
-    reference = QualityReference(_net(), ladder.to_float(ladder.real_clips(0, 96, 16, 32)))
+    reference = QualityReference(_net(), frames_to_float(ladder.real_clips(0, 96, 16, 32)))
     other = ladder.real_clips(1, 96, 16, 32)
-    found = {'real': reference.score(ladder.to_float(other))}
+    found = {'real': reference.score(frames_to_float(other))}
     discs = ladder.real_clips(1, 96, 16, 32, discs=True)
     for name, clips in ladder.ladder(other, discs=discs).items():
-        found[name] = reference.score(ladder.to_float(clips))
+        found[name] = reference.score(frames_to_float(clips))
     return found
 
 
@@ -74,10 +75,10 @@ def test_the_shipped_generator_is_less_recognisable_than_real_clips_at_its_size(
     if not os.path.isfile(GENERATOR):
         pytest.skip('models/generator.npz absent')
     net = _net()
-    reference = QualityReference(net, ladder.to_float(ladder.real_clips(0, 32, 32, 64)))
-    real = reference.score(ladder.to_float(ladder.real_clips(1, 32, 32, 64)))
+    reference = QualityReference(net, frames_to_float(ladder.real_clips(0, 32, 32, 64)))
+    real = reference.score(frames_to_float(ladder.real_clips(1, 32, 32, 64)))
     gen = load_generator(GENERATOR, config_for(GENERATOR).model)
-    videos = generate_videos(gen, gen.make_hidden(32, np.random.RandomState(1)))
-    shipped = reference.score(ladder.to_float(videos))
+    shipped = reference.score(generate_float_videos(gen, gen.make_hidden(
+        32, np.random.RandomState(1))))
     assert shipped['recognisability'] < real['recognisability'] / 2
     assert shipped['quality'] > 2 * real['quality']

@@ -5,8 +5,9 @@ import os
 import numpy as np
 import pytest
 
+from base.video_io import frames_to_float
 from datastream.moving_shapes import Look, numbered_clip
-from metrics import feature_net, ladder
+from metrics import feature_net
 from metrics.frechet import MetricError
 from metrics.quality import (CONFIDENT, MIN_CLIPS, QualityReference, motion_statistics,
                              named_kinds, recognisability)
@@ -19,7 +20,7 @@ STILL = Look(radius=(0.16, 0.26), max_shapes=1, background=0.0)  # one shape, fl
 def still_background_clips(seed, n):
     """float (n, 3, 16, 32, 32) clips of one moving shape over a flat background."""
     clips = [numbered_clip(seed, i, STILL, 16, 32)[0] for i in range(n)]
-    return ladder.to_float(np.stack(clips))
+    return frames_to_float(np.stack(clips))
 
 
 def test_a_still_background_makes_a_statistic_every_real_clip_shares():
@@ -31,7 +32,8 @@ def test_a_still_background_makes_a_statistic_every_real_clip_shares():
 def reference():
     if not os.path.isfile(NET):
         pytest.skip('models/feature_net.npz absent')
-    return QualityReference(feature_net.load(NET), still_background_clips(0, 64))
+    net = feature_net.check_feature_net(NET, '[SAVING] feature_net =')
+    return QualityReference(net, still_background_clips(0, 64))
 
 
 def test_a_slight_flicker_over_a_still_background_costs_points_not_millions(reference):

@@ -25,3 +25,16 @@ def test_a_bad_value_is_one_line_naming_the_file_and_key(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert 'bad.ini' in err and '[MODEL] ch' in err and 'multiple of 8' in err
+
+
+def test_a_name_another_layer_defines_is_checked_naming_where_it_came_from(tmp_path, capsys):
+    """[MODEL] upsample and [DATA] builtin_look are checked by nn/DCGAN.py and
+    datastream/moving_shapes.py, with the file or --set that gave the value."""
+    path = write_ini(tmp_path / 'bad.ini', {'MODEL': {'upsample': 'bilinear'}})
+    assert main(['--config', path]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {path} [MODEL] upsample = 'bilinear': expected one of deconv, resize")
+    assert main(['--config', path, '--set', 'MODEL.upsample=resize',
+                 '--set', 'DATA.builtin_look=huge']) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --set [DATA] builtin_look = 'huge': expected one of standard, large")

@@ -10,14 +10,14 @@ from metrics import ladder
 from nn.DCGAN import Critic, Generator
 from tests.conftest import ROOT, write_ini
 from base import memory, project_files
-from utils.evaluate import critic_beside, main, mean_difference, pixel_stats, write_json
+from utils.evaluate import critic_beside, main, write_json
 
 
 @pytest.fixture
 def run_dir(tmp_path, shapes_dir):
     """A run folder with a tiny random generator and critic, pointing at the shapes."""
     write_ini(tmp_path / 'setup.ini', {
-        'DATA': {'root_dir': shapes_dir, 'index_dir': 'index.txt'},
+        'DATA': {'root_dir': shapes_dir, 'index_file': 'index.txt'},
         'MODEL': {'ch': 8, 'latent_dim': 4, 'frame_size': 16, 'n_frames': 16}})
     chainer.serializers.save_npz(str(tmp_path / 'gen_iter_5.npz'), Generator(8, 4, 16, 16))
     chainer.serializers.save_npz(str(tmp_path / 'critic_iter_5.npz'), Critic(8, 16, 16))
@@ -45,35 +45,6 @@ def test_writes_finite_scores_and_statistics_as_json(run_dir, capsys):
     assert 'real against real: not tabulated for clips other than the built-in data' in out
     assert f"recognisability {result['recognisability']:.2f} (higher is better" in out
     assert 'warning: 6 clips of each kind; documented scores use 256' in out
-
-
-def test_pixel_statistics_of_known_videos():
-    still = np.zeros((2, 3, 4, 2, 2))
-    still[1] = 0.5
-    stats = pixel_stats(still)
-    assert stats['temporal_energy'] == 0 and stats['mean'] == pytest.approx(0.25)
-    assert stats['std'] == pytest.approx(0.25)
-    flicker = np.zeros((1, 3, 3, 2, 2))
-    flicker[:, :, 1] = 1
-    assert pixel_stats(flicker)['per_frame']['temporal_energy'] == [1.0, 1.0]
-
-
-def test_frame_artefacts_of_washed_out_ends_and_a_two_frame_flicker():
-    rng = np.random.RandomState(0)
-    steady = rng.uniform(-1, 1, (4, 3, 8, 6, 6))
-    assert pixel_stats(steady)['edge_contrast'] == pytest.approx(1, abs=0.1)
-    assert pixel_stats(steady)['alternation'] < 0.1
-    faded = steady.copy()
-    faded[:, :, [0, -1]] *= 0.5
-    assert pixel_stats(faded)['edge_contrast'] == pytest.approx(0.5, abs=0.05)
-    pairs = np.repeat(steady[:, :, :4], 2, axis=2)  # frames 2k and 2k+1 equal
-    assert pixel_stats(pairs)['alternation'] > 1
-
-
-def test_mean_difference_interval():
-    result = mean_difference(np.array([1.0, 3.0]), np.array([0.0, 0.0]))
-    assert result['mean'] == 2.0 and result['stderr'] == pytest.approx(1.0)
-    assert result['ci95'] == pytest.approx([0.04, 3.96])
 
 
 def test_missing_critic_is_a_clear_error(run_dir, capsys):

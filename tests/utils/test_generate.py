@@ -347,6 +347,7 @@ def test_a_folder_without_a_generator_is_one_line(tmp_path, capsys):
     assert not (tmp_path / 'out').exists()
 
 
+@pytest.mark.subprocess
 def test_the_shipped_model_is_found_from_any_folder(tmp_path):
     """The default --model is the project's models/generator.npz, not ./models/."""
     if not os.path.isfile(os.path.join(ROOT, 'models', 'generator.npz')):

@@ -16,7 +16,7 @@ from base.video_io import mp4_available
 @pytest.fixture
 def config(tmp_path, shapes_dir):
     return str(write_ini(tmp_path / 'setup.ini', {
-        'DATA': {'root_dir': shapes_dir, 'index_dir': 'index.txt'},
+        'DATA': {'root_dir': shapes_dir, 'index_file': 'index.txt'},
         'MODEL': {'frame_size': 16, 'n_frames': 16}}))
 
 
@@ -35,7 +35,7 @@ def test_unreadable_clips_are_skipped_and_counted(tmp_path, shapes_dir, capsys):
     shutil.copytree(shapes_dir, root)
     (root / 'clips' / 'clip_00001.jpg').write_bytes(b'not a jpeg')
     config = write_ini(tmp_path / 'setup.ini', {
-        'DATA': {'root_dir': str(root), 'index_dir': 'index.txt'},
+        'DATA': {'root_dir': str(root), 'index_file': 'index.txt'},
         'MODEL': {'frame_size': 16, 'n_frames': 16}})
     out = str(tmp_path / 'preview.gif')
     assert main(['--config', str(config), '--n', '3', '--out', out]) == 0

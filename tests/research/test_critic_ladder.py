@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 
-from bench.critic_ladder import mean_score, table, unseen_uint8
+from research.critic_ladder import mean_score, table, unseen_uint8
 from datastream.framereader import FrameReader
 from datastream.moving_shapes import build_dataset
 from metrics import ladder
 from nn.DCGAN import Critic, frame_laplacian
 from tests.conftest import tiny_sections, write_ini
 from base.config import load_config
+from base.video_io import frames_to_float
 
 
 def _rows(text):
@@ -25,10 +26,10 @@ def test_each_row_is_the_critics_mean_score_and_its_gap_to_real():
     generated = ladder.real_clips(1, 3, 16, 16)
     rows = _rows(table(critic, real, generated))
     assert list(rows) == ['real', *ladder.ladder(real), 'generated']
-    real_score = mean_score(critic, ladder.to_float(real))
+    real_score = mean_score(critic, frames_to_float(real))
     assert rows['real'] == (pytest.approx(real_score, abs=0.05), 0, 0)
-    blurred = ladder.to_float(ladder.blurred(real, 1.5))
-    distance = np.sqrt(((blurred - ladder.to_float(real)) ** 2).sum(axis=(1, 2, 3, 4))).mean()
+    blurred = frames_to_float(ladder.blurred(real, 1.5))
+    distance = np.sqrt(((blurred - frames_to_float(real)) ** 2).sum(axis=(1, 2, 3, 4))).mean()
     score = mean_score(critic, blurred)
     assert rows['blur sigma 1.5'] == pytest.approx((score, real_score - score, distance),
                                                    abs=0.051)
@@ -39,7 +40,7 @@ def test_the_distance_is_measured_as_an_edge_gain_critic_sees_the_clips():
     critic = Critic(ch=8, n_frames=16, frame_size=16, edge_gain=1.0)
     real = ladder.real_clips(0, 3, 16, 16)
     rows = _rows(table(critic, real))
-    difference = ladder.to_float(ladder.blurred(real, 1.5)) - ladder.to_float(real)
+    difference = frames_to_float(ladder.blurred(real, 1.5)) - frames_to_float(real)
     seen = difference - frame_laplacian(difference).array
     distance = np.sqrt((seen ** 2).sum(axis=(1, 2, 3, 4))).mean()
     assert rows['blur sigma 1.5'][2] == pytest.approx(distance, abs=0.051)
@@ -63,8 +64,8 @@ def test_unseen_clips_get_their_own_row():
     real = ladder.real_clips(0, 3, 16, 16)
     unseen = ladder.real_clips(1, 3, 16, 16)
     rows = _rows(table(critic, real, unseen=unseen))
-    real_score = mean_score(critic, ladder.to_float(real))
-    score = mean_score(critic, ladder.to_float(unseen))
+    real_score = mean_score(critic, frames_to_float(real))
+    score = mean_score(critic, frames_to_float(unseen))
     assert list(rows)[-1] == 'real, not trained on'
     assert rows['real, not trained on'][:2] == pytest.approx((score, real_score - score),
                                                              abs=0.051)

@@ -2,16 +2,16 @@ import os
 
 import numpy as np
 
-from bench.generator_fit import fit, main, redraw, strip
+from research.generator_fit import fit, main, redraw, strip
 from metrics import ladder
 from nn.DCGAN import Generator
-from base.video_io import to_uint8_frames
+from base.video_io import frames_to_float, to_uint8_frames
 
 
 def test_fitting_lowers_the_error_and_redraws_every_clip():
     np.random.seed(0)
     gen = Generator(ch=16, latent_dim=8, n_frames=16, frame_size=16, upsample='resize')
-    clips = ladder.to_float(ladder.real_clips(0, 4, 16, 16))
+    clips = frames_to_float(ladder.real_clips(0, 4, 16, 16))
     latents, losses = fit(gen, clips, steps=60)
     assert len(losses) == 60
     assert np.mean(losses[-5:]) < 0.7 * losses[0]
@@ -23,7 +23,7 @@ def test_fitting_lowers_the_error_and_redraws_every_clip():
 
 def test_the_strip_puts_each_real_clip_above_its_fit():
     real = ladder.real_clips(0, 2, 16, 16)
-    fitted = to_uint8_frames(ladder.to_float(real[::-1]))
+    fitted = to_uint8_frames(frames_to_float(real[::-1]))
     image = strip(real, fitted, n=2)
     row = 17  # 16 pixels and a white line
     assert image.shape == (4 * row, 8 * row, 3)

@@ -5,7 +5,7 @@ Networks"). No critic is involved: the generator is told exactly what to draw, w
 easier than learning it from a critic, so a width that still draws blobs here after as many
 steps as a run makes cannot be expected to draw shapes in that run.
 
-    python bench/generator_fit.py [--config setup.ini] [--ch 64 256] [--steps 1000]
+    python research/generator_fit.py [--config setup.ini] [--ch 64 256] [--steps 1000]
                                   [--clips 64] [--out runs/generator_fit]
 
 Prints a markdown table (width, seconds, mean absolute error in pixel levels 0-255 with the
@@ -23,11 +23,10 @@ import chainer.functions as F
 import numpy as np
 from PIL import Image
 
-from bench.critic_ladder import real_uint8
-from metrics import ladder
+from research.critic_ladder import real_uint8
 from nn.DCGAN import Generator
 from base.config import load_config
-from base.video_io import to_uint8_frames
+from base.video_io import frames_to_float, to_uint8_frames
 
 BATCH = 16
 
@@ -87,7 +86,7 @@ def measure(model, real, ch, steps):
     np.random.seed(0)
     gen = Generator(ch, model.latent_dim, model.n_frames, model.frame_size,
                     upsample=model.upsample)
-    clips = ladder.to_float(real)
+    clips = frames_to_float(real)
     start = time.perf_counter()
     latents, _ = fit(gen, clips, steps)
     seconds = time.perf_counter() - start

@@ -1,9 +1,10 @@
 """Plot a run's headline quality against its training wall time, from the run's log.
 
-    python tools/quality_curve.py runs/x/log --out docs/curve.png [--real 5.7]
-        [--mark 1731=H100 ...]
+    python research/quality_curve.py runs/x/log --out runs/x/curve.png [--real 5.7]
+        [--mark 1731=H100 ...] [--by iteration]
 
-x: minutes of the trainer's elapsed time (kept across resumes), y: quality/score
+x: minutes of the trainer's elapsed time (kept across resumes), or with --by iteration
+the iteration (for a run whose wall time was shared with other work); y: quality/score
 (log scale, lower is better). --real draws the real-against-real level and twice
 it (issue 18's target); each --mark ITERATION=LABEL draws a labelled line at the
 last log entry up to that iteration, e.g. where a run moved to another machine.
@@ -51,23 +52,27 @@ def parse_mark(text):
     return int(iteration), label.strip()
 
 
-def plot(points, entries, marks, real, out):
+def x_of(entries, by):
+    """The x coordinate of each (iteration, elapsed seconds, ...) entry: minutes or iteration."""
+    return [i if by == 'iteration' else t / 60 for i, t, _ in entries]
+
+
+def plot(points, entries, marks, real, out, by='time'):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    minutes = [t / 60 for _, t, _ in points]
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(minutes, [q for _, _, q in points], 'o-', ms=3, label='quality of the run')
+    ax.plot(x_of(points, by), [q for _, _, q in points], 'o-', ms=3, label='quality of the run')
     if real:
         ax.axhline(real, color='green', ls=':', label=f'real against real ({real:g})')
         ax.axhline(2 * real, color='green', ls='--', label='target: 2x real')
     for iteration, label in marks:
-        at = ([0.0] + [t / 60 for i, t, _ in entries if i <= iteration])[-1]
+        at = ([0.0] + x_of([e for e in entries if e[0] <= iteration], by))[-1]
         ax.axvline(at, color='grey', ls='--')
         ax.annotate(f'{label} from {iteration}', (at, 1), xycoords=('data', 'axes fraction'),
                     xytext=(3, -12), textcoords='offset points', fontsize=8)
     ax.set_yscale('log')
-    ax.set_xlabel('training wall time (minutes)')
+    ax.set_xlabel('iteration' if by == 'iteration' else 'training wall time (minutes)')
     ax.set_ylabel('quality (lower is better)')
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -83,12 +88,14 @@ def _main(argv):
     parser.add_argument('--real', type=float, default=None,
                         help='the real-against-real quality to draw beside the curve')
     parser.add_argument('--mark', action='append', default=[], help='ITERATION=LABEL')
+    parser.add_argument('--by', choices=['time', 'iteration'], default='time',
+                        help='the x axis: wall time (default) or iteration')
     args = parser.parse_args(argv)
     cli.check_ranges(args, [('real', 0, None)])
     marks = [parse_mark(m) for m in args.mark]
     ensure_output_file(args.out, '--out', ('.png',))
     points, entries = quality_points(args.log)
-    plot(points, entries, marks, args.real, args.out)
+    plot(points, entries, marks, args.real, args.out, args.by)
     for iteration, elapsed, quality in points:
         print(f'{iteration}\t{elapsed / 60:.1f} min\t{quality:.1f}')
     print(f'wrote {args.out}')

@@ -1,8 +1,8 @@
 """What a trained critic tells apart: its mean score on real clips of the run's data, on the
 quality ladder's degradations of those clips (metrics/ladder.py) and on the run's generated
-clips, as a markdown table for docs/first-run.md.
+clips, as a markdown table for research/first-run-trials.md.
 
-    python bench/critic_ladder.py RUN/critic_iter_N.npz [--gen RUN/gen_avg_iter_N.npz] [--n 64]
+    python research/critic_ladder.py RUN/critic_iter_N.npz [--gen RUN/gen_avg_iter_N.npz] [--n 64]
                                   [--unseen]
 
 The gap column is the real clips' mean score minus the row's. The critic is held near
@@ -31,15 +31,16 @@ from datastream.moving_shapes import (LOOKS, MARKER, numbered_clip, recorded_loo
 from metrics import ladder
 from nn.network_files import config_for, load_critic, load_generator
 from base.safe_files import owns
-from utils.evaluate import collect
+from base.video_io import channels_last, frames_to_float
+from metrics.clip_statistics import collect
 
 
 def real_uint8(config, n):
     """The first n clips of the run's data, uint8 (N, T, H, W, 3) as the ladder takes them."""
     model = config.model
-    data = FrameReader(config.data.root_dir, config.data.index_dir, model.n_frames,
+    data = FrameReader(config.data.root_dir, config.data.index_file, model.n_frames,
                        model.frame_size)
-    return np.stack([data.get_example(i)[0].transpose(1, 2, 3, 0) for i in range(n)])
+    return np.stack([channels_last(data.get_example(i)[0]) for i in range(n)])
 
 
 def unseen_uint8(config, n):
@@ -47,15 +48,14 @@ def unseen_uint8(config, n):
     last clip, rendered, stored and read as the dataset's own, uint8 (N, T, H, W, 3)."""
     data, model = config.data, config.model
     look = LOOKS[recorded_look(data.root_dir)]
-    held = len(FrameReader(data.root_dir, data.index_dir, model.n_frames, model.frame_size))
+    held = len(FrameReader(data.root_dir, data.index_file, model.n_frames, model.frame_size))
     clips = []
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, 'clip.jpg')
         for i in range(held, held + n):
             frames, _ = numbered_clip(model.seed, i, look)
             write_stacked_jpeg(path, frames)
-            clips.append(load_uint8_clip(path, model.n_frames, model.frame_size)
-                         .transpose(1, 2, 3, 0))
+            clips.append(channels_last(load_uint8_clip(path, model.n_frames, model.frame_size)))
     return np.stack(clips)
 
 
@@ -68,21 +68,21 @@ def mean_score(critic, clips, batch=16):
 def table(critic, real, generated=None, unseen=None):
     """Markdown rows: real clips, each degradation of them, then the generated clips and the
     unseen real ones when given (uint8 (N, T, H, W, 3) like the real ones)."""
-    real_float = ladder.to_float(real)
+    real_float = frames_to_float(real)
     real_score = mean_score(critic, real_float)
     lines = ['| clips | critic score | gap to real | distance to real, as the critic sees it |',
              '|---|---|---|---|', f'| real | {real_score:.1f} | 0 | 0 |']
     for name, changed in ladder.ladder(real).items():
-        changed_float = ladder.to_float(changed)
+        changed_float = frames_to_float(changed)
         seen = chainer.as_array(critic.sharpen(changed_float - real_float))
         distance = np.sqrt((seen ** 2).sum(axis=(1, 2, 3, 4))).mean()
         score = mean_score(critic, changed_float)
         lines.append(f'| {name} | {score:.1f} | {real_score - score:.1f} | {distance:.1f} |')
     if generated is not None:
-        score = mean_score(critic, ladder.to_float(generated))
+        score = mean_score(critic, frames_to_float(generated))
         lines.append(f'| generated | {score:.1f} | {real_score - score:.1f} | - |')
     if unseen is not None:
-        score = mean_score(critic, ladder.to_float(unseen))
+        score = mean_score(critic, frames_to_float(unseen))
         lines.append(f'| real, not trained on | {score:.1f} | {real_score - score:.1f} | - |')
     return '\n'.join(lines)
 

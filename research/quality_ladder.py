@@ -1,6 +1,6 @@
 """The quality ladder at the built-in data's size, as a markdown table for docs/quality.md.
 
-    python bench/quality_ladder.py [--n 256] [--frames 32] [--size 64] [--look standard]
+    python research/quality_ladder.py [--n 256] [--frames 32] [--size 64] [--look standard]
         [--model models/generator.npz]
 
 Real built-in clips (seed 0) are the reference; each row scores other clips
@@ -19,6 +19,7 @@ from base import chainer_compat  # noqa: F401
 import numpy as np
 
 from computations.sampling import generate_videos
+from base.video_io import frames_to_float
 from datastream.moving_shapes import LOOKS
 from metrics import feature_net, ladder
 from metrics.reference import describe
@@ -54,8 +55,9 @@ def main(argv=None):
     parser.add_argument('--model', default=os.path.join('models', 'generator.npz'))
     parser.add_argument('--feature-net', default=os.path.join('models', 'feature_net.npz'))
     args = parser.parse_args(argv)
-    real = ladder.to_float(ladder.real_clips(0, args.n, args.frames, args.size, look=args.look))
-    reference = QualityReference(feature_net.load(args.feature_net), real)
+    real = frames_to_float(ladder.real_clips(0, args.n, args.frames, args.size, look=args.look))
+    net = feature_net.check_feature_net(args.feature_net, '--feature-net')
+    reference = QualityReference(net, real)
     print(f'{args.n} clips of {args.size}x{args.size}x{args.frames} ({args.look} look) against'
           f' {args.n} real (seed 0); tabulated'
           f' {describe(args.look, args.frames, args.size, args.n)}\n')
@@ -64,7 +66,7 @@ def main(argv=None):
     print('|---' * (len(COMPONENTS) + 5) + '|')
     for name, clips in rows(args):
         start = time.time()
-        s = reference.score(ladder.to_float(clips))
+        s = reference.score(frames_to_float(clips))
         parts = ' | '.join(f'{s[c]:.1f}' for c in COMPONENTS)
         print(f"| {name} | {s['quality']:.1f} | {parts} | {s['fd']:.1f} |"
               f" {s['recognisability']:.2f} ({s['recognised']:.2f}) |"

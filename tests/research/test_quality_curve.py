@@ -2,7 +2,7 @@
 bad inputs with one line and exit code 2, writing nothing."""
 import json
 
-from tools.quality_curve import main, quality_points
+from research.quality_curve import main, quality_points, x_of
 
 
 def _log(path, entries):
@@ -40,3 +40,13 @@ def test_a_log_without_scores_or_a_bad_mark_is_refused(tmp_path, capsys):
     assert main([str(tmp_path / 'bad'), '--out', str(out)]) == 2
     assert 'not a run log' in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_by_iteration_puts_the_iterations_on_the_x_axis(tmp_path):
+    log = _log(tmp_path / 'log', ENTRIES)
+    points, _ = quality_points(log)
+    assert x_of(points, 'time') == [1.0, 4.0]
+    assert x_of(points, 'iteration') == [100, 200]
+    out = tmp_path / 'curve.png'
+    assert main([log, '--out', str(out), '--by', 'iteration', '--mark', '150=GPU']) == 0
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
