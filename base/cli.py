@@ -8,6 +8,7 @@ else is a bug and keeps its traceback. `parser(description)` is the ArgumentPars
 whose --help shows each option's default.
 """
 import argparse
+import contextlib
 import math
 import signal
 import sys
@@ -69,6 +70,36 @@ def report(err):
     if isinstance(err, OSError):
         return f'error: {describe_os_error(err)}'
     return f'error: {err}'
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Within: SIGINT and SIGTERM are only appended to the list yielded, for
+    results_in_order to raise between waits. Raised from a handler, an interrupt could land
+    inside a lock of concurrent.futures and break it (a traceback in place of one line)."""
+    caught = []
+    previous = {number: signal.signal(number, lambda number, frame: caught.append(number))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def results_in_order(futures, caught, poll_s=0.1):
+    """Each future's result in order; KeyboardInterrupt, raised here between waits, as
+    soon as interrupts_deferred has caught a signal."""
+    for future in futures:
+        while True:
+            if caught:
+                raise KeyboardInterrupt
+            try:
+                result = future.result(timeout=poll_s)
+                break
+            except TimeoutError:
+                continue
+        yield result
 
 
 def run(main, argv=None):

@@ -32,7 +32,8 @@ from datastream.video_cut import VideoError, cut_clips, open_video
 from datastream.youtube_bb import (CSV_NAMES, AnnotationError, clips_by_video,
                                    clips_from_rows, fetch_csv, read_rows, utf8_lines,
                                    valid_clips)
-from base.cli import check_ranges, parser as new_parser, run
+from base.cli import (check_ranges, interrupts_deferred, parser as new_parser,
+                      results_in_order, run)
 from base.safe_files import ensure_output_dir
 
 RETRIED_REASONS = {'network', 'unreadable-download', 'backend-error'}
@@ -178,12 +179,13 @@ def download_all(videos, out, backend, args, rejected=()):
     todo = {v: c for v, c in videos.items() if v not in failures.permanent}
     total = Counter({'failed:earlier': sum(len(c) for v, c in videos.items() if v not in todo),
                      'failed:bad-id': len(rejected)})
-    with ThreadPoolExecutor(max_workers=args.workers) as pool, progress(len(todo)) as bar:
+    with interrupts_deferred() as caught, ThreadPoolExecutor(max_workers=args.workers) as pool, \
+            progress(len(todo)) as bar:
         futures = [pool.submit(run_video, v, c, out, backend, jobs, failures, args)
                    for v, c in todo.items()]
         try:
-            for future in futures:
-                total += future.result()
+            for result in results_in_order(futures, caught):
+                total += result
                 bar.set_postfix_str(f'{total["written"]} clips written, {total["skipped"]}'
                                     f' already done, {failed(total)} failed', refresh=False)
                 bar.update()

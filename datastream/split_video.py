@@ -31,7 +31,8 @@ from tqdm import tqdm
 from datastream.framereader import VIDEO_EXTS, square_frame
 from datastream.moving_shapes import write_stacked_jpeg
 from datastream.video_cut import VideoError, frames_with_times
-from base.cli import check_ranges, parser as new_parser, run
+from base.cli import (check_ranges, interrupts_deferred, parser as new_parser,
+                      results_in_order, run)
 from base.errors import UserError
 from base.safe_files import ensure_output_dir, remove_owned, write_text
 
@@ -281,13 +282,13 @@ def split_all(videos, out, args):
     if args.workers == 1:
         return _tally(videos, (split_one(*job) for job in jobs))
     stop = multiprocessing.Event()
-    pool = ProcessPoolExecutor(args.workers, initializer=_worker_start, initargs=(stop,))
-    try:
-        futures = _submitted(pool, jobs)
-        return _tally(videos, (future.result() for future in futures))
-    finally:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+    with interrupts_deferred() as caught:
+        pool = ProcessPoolExecutor(args.workers, initializer=_worker_start, initargs=(stop,))
+        try:
+            return _tally(videos, results_in_order(_submitted(pool, jobs), caught))
+        finally:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def build_parser():

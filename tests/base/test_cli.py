@@ -1,9 +1,13 @@
 import importlib
+import os
+import signal
+import time
 from argparse import SUPPRESS, Namespace
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from base.cli import check_ranges
+from base.cli import check_ranges, interrupts_deferred, results_in_order
 from base.errors import UserError
 
 RANGES = (('fps', 0.001, None), ('min_seconds', 0, 600), ('limit', 0, None))
@@ -52,3 +56,20 @@ def test_every_option_of_every_script_has_help_and_shows_its_default(module):
             assert 'default' in parser._get_formatter()._get_help_string(action), \
                 f'{module} {name}: --help does not show its default {action.default!r}'
     assert '(default: ' in text
+
+
+def test_a_stop_signal_is_only_recorded_while_deferred_then_raised_between_waits():
+    before = signal.getsignal(signal.SIGTERM)
+    with ThreadPoolExecutor(1) as pool, interrupts_deferred() as caught:
+        slow = pool.submit(time.sleep, 0.3)
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert caught == [signal.SIGTERM]
+        with pytest.raises(KeyboardInterrupt):
+            list(results_in_order([slow], caught))
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_results_come_in_the_order_of_the_futures():
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(time.sleep, 0.2), pool.submit(lambda: 'quick')]
+        assert list(results_in_order(futures, [])) == [None, 'quick']
