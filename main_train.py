@@ -17,19 +17,20 @@ from computations.distributed import batch_normalization, create_world, shard
 from computations.progress import clock
 from computations.quality import final_clips, final_quality
 from computations.report_stream import open_report_stream
+from computations.run_config import load_run_config
 from computations.run_control import check_resume_file, check_resume_shapes, resume
 from computations.run_folder import RunFolder, check_log_file
 from computations.run_page import close_page, write_quality
 from computations.trainer import build_trainer, shown_generator
 from datastream.framereader import FrameReader, make_iterator
-from datastream.moving_shapes import check_look, check_look_name, ensure_builtin
+from datastream.moving_shapes import check_look, ensure_builtin
 from metrics.feature_net import check_feature_net
 from metrics.quality import COMPONENTS, MIN_CLIPS
 from nn import torch_kernels
-from nn.DCGAN import build_networks, check_upsample
+from nn.DCGAN import build_networks
 from nn.sizes import describe_size, training_bytes
 from base.cli import EXIT_INTERRUPTED, run
-from base.config import load_config, value_source, write_config
+from base.config import write_config
 from base.devices import device_for
 from base.errors import UserError
 from base.memory import require_memory
@@ -265,18 +266,9 @@ def print_outputs(out_dir, trainer, averaged=False):
           f' {shlex.quote(os.path.join(out_dir, gen))}')
 
 
-def check_names(config, path, overrides):
-    """The two values that name what a layer above base/config.py defines, checked as it
-    checks the others: [MODEL] upsample and [DATA] builtin_look."""
-    check_upsample(config.model.upsample, value_source(path, overrides, 'MODEL', 'upsample'))
-    check_look_name(config.data.builtin_look,
-                    value_source(path, overrides, 'DATA', 'builtin_look'))
-
-
 def _main(argv):
     args = parse_args(argv)
-    config = load_config(args.config, args.set)
-    check_names(config, args.config, args.set)
+    config = load_run_config(args.config, args.set)
     return train(config, args.config)
 
 

@@ -10,9 +10,8 @@ import sys
 
 from base import chainer_compat  # noqa: F401
 from base import cli
-from base.config import format_config, load_config, value_source
-from datastream.moving_shapes import check_look_name
-from nn.DCGAN import check_upsample
+from base.config import format_config
+from computations.run_config import load_run_config
 
 
 def build_parser():
@@ -25,11 +24,7 @@ def build_parser():
 
 def _main(argv):
     args = build_parser().parse_args(argv)
-    config = load_config(args.config, args.set)
-    check_upsample(config.model.upsample,
-                   value_source(args.config, args.set, 'MODEL', 'upsample'))
-    check_look_name(config.data.builtin_look,
-                    value_source(args.config, args.set, 'DATA', 'builtin_look'))
+    config = load_run_config(args.config, args.set)
     print(f'# {args.config}: valid; every key as main_train.py will use it')
     print(format_config(config), end='')
     return 0
