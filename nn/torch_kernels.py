@@ -9,6 +9,7 @@ backward is written with these nodes again, as Chainer's own convolution does).
 Arrays stay numpy or CuPy: torch views numpy memory directly and CuPy memory
 through DLPack, without copies.
 
+The layers that touch the clip's RGB channels run through nn/phase_conv.py where it fits.
 Larger pieces also run as one node each (fused): the whole critic (`sequential`),
 its gradient penalty (`input_gradient_penalty`), the generator's resize layers
 (`resize_conv`) and tanh, with torch's autograd for
@@ -35,12 +36,14 @@ from base.errors import UserError
 
 try:
     import torch
+    from nn import phase_conv
 except ImportError:  # the optional accelerator is absent: Chainer's path runs
-    torch = None
+    torch = phase_conv = None
 
 chainer.global_config.fast_cpu = True
 chainer.global_config.fast_gpu = True
 chainer.global_config.fused_nodes = True
+chainer.global_config.phase_form = True
 
 
 def torch_installed():
@@ -339,8 +342,7 @@ def sequential(steps):
         params = iter(params)
         for step in steps:
             if step[0] == 'conv':
-                x = functional.conv3d(x, next(params), next(params), _triple(step[1]),
-                                      _triple(step[2]))
+                x = _conv(x, next(params), next(params), _triple(step[1]), _triple(step[2]))
             elif step[0] == 'norm':
                 x = functional.group_norm(x, 1, next(params), next(params), step[1])
             elif step[0] == 'leaky':
@@ -377,7 +379,7 @@ def upsampling(steps):
             kernel = _tensor(step[1])
             W = (W.reshape(out_ch * in_ch, 27) @ kernel.t()).reshape(
                 out_ch, in_ch, 4, 4, 4).transpose(0, 1)
-        return functional.conv_transpose3d(x, W, next(params) if step[-1] else None, 2, 1)
+        return _up_conv(x, W, next(params) if step[-1] else None)
 
     def fn(z, *params):
         params, x = iter(params), z
@@ -398,6 +400,24 @@ def upsampling(steps):
                 raise ValueError(f'unknown step {step!r}')
         return x
     return fn
+
+
+def _conv(x, W, b, stride, pad):
+    """conv3d; the critic's first layer in phase_conv's form where it fits."""
+    if chainer.config.phase_form and phase_conv.fits(x.shape[1], W.shape[0], x.shape[2:],
+                                                     W.shape[2:], stride, pad, x.device):
+        return phase_conv.rgb_conv(x, W, b)
+    return torch.nn.functional.conv3d(x, W, b, stride, pad)
+
+
+def _up_conv(x, W, b):
+    """The stride-2, pad-1 transposed convolution (W: in, out, 4, 4, 4); the generator's
+    last layer in phase_conv's form where it fits."""
+    if chainer.config.phase_form and phase_conv.fits(
+            W.shape[1], W.shape[0], [2 * s for s in x.shape[2:]], W.shape[2:], (2, 2, 2),
+            (1, 1, 1), x.device):
+        return phase_conv.rgb_conv_transpose(x, W, b)
+    return torch.nn.functional.conv_transpose3d(x, W, b, 2, 1)
 
 
 def resize_conv(x, W, b, kernel):

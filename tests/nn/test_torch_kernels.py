@@ -220,12 +220,14 @@ def test_tanh_matches_chainer_forward_backward_double():
     gradient_check.check_double_backward(torch_kernels.tanh, x, gy, ggx, **TOL)
 
 
-@pytest.mark.parametrize('upsample', ['deconv', 'resize'])
-def test_the_fused_generator_agrees_with_chainers_layers(upsample):
+@pytest.mark.parametrize('upsample,ch', [('deconv', 16), ('resize', 16), ('deconv', 64),
+                                        ('resize', 64)])
+def test_the_fused_generator_agrees_with_chainers_layers(upsample, ch):
     """Generator.forward as one fused node against its layers one node each: output,
-    weight gradients, the running statistics it updates, and test mode after them."""
+    weight gradients, the running statistics it updates, and test mode after them (at ch
+    64 the last layer, 8 channels to 3, takes nn/phase_conv.py's form)."""
     np.random.seed(0)
-    plain = Generator(16, 8, 16, 16, upsample=upsample)
+    plain = Generator(ch, 8, 16, 16, upsample=upsample)
     fused = plain.copy(mode='copy')
     z = np.random.RandomState(1).randn(3, 8).astype(np.float32)
     outputs = {}
@@ -254,12 +256,13 @@ def test_a_generator_whose_batch_norm_was_replaced_runs_its_layers():
     assert not gen._fusable()
 
 
-@pytest.mark.parametrize('penalised', [True, False])
-def test_the_fused_critic_loss_agrees_with_chainers_path(penalised):
+@pytest.mark.parametrize('penalised,ch', [(True, 16), (False, 16), (True, 64)])
+def test_the_fused_critic_loss_agrees_with_chainers_path(penalised, ch):
     """Critic.wgan_loss as one fused node against Chainer's functions (the critic with
-    edge gain): the loss, wdist, penalty and every weight gradient."""
+    edge gain): the loss, wdist, penalty and every weight gradient (at ch 64 the first
+    layer, 3 channels to 8, takes nn/phase_conv.py's form)."""
     np.random.seed(0)
-    plain = Critic(16, 16, 16, edge_gain=1.0)
+    plain = Critic(ch, 16, 16, edge_gain=1.0)
     fused = plain.copy(mode='copy')
     rng = np.random.RandomState(3)
     real, fake = (rng.uniform(-1, 1, (2, 3, 16, 16, 16)).astype(np.float32) for _ in range(2))
