@@ -6,7 +6,7 @@ channels at half the size and the same multiply-adds); its transposed convolutio
 the adjoint. On the CPU oneDNN computes the products that land on few channels (the
 critic's first layer's input and weight gradients, the generator's last layer) several
 times slower than the same products over the phases' 8x channels, while the forward
-convolution from few channels is fastest as it is (bench/RESULTS.md). So:
+convolution from few channels is fastest as it is (research/speed-log.md). So:
 
 - rgb_conv(x, W, b): the convolution; forward direct, its gradients through the phases;
 - rgb_conv_transpose(h, W): its transposed convolution (h has W's out channels),

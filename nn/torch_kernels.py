@@ -375,10 +375,7 @@ def upsampling(steps):
     def transposed(x, step, params):
         W = next(params)
         if step[0] == 'resize':
-            out_ch, in_ch = W.shape[:2]
-            kernel = _tensor(step[1])
-            W = (W.reshape(out_ch * in_ch, 27) @ kernel.t()).reshape(
-                out_ch, in_ch, 4, 4, 4).transpose(0, 1)
+            W = _resize_taps(W, _tensor(step[1]))
         return _up_conv(x, W, next(params) if step[-1] else None)
 
     def fn(z, *params):
@@ -420,15 +417,20 @@ def _up_conv(x, W, b):
     return torch.nn.functional.conv_transpose3d(x, W, b, 2, 1)
 
 
+def _resize_taps(W, kernel):
+    """ResizeConv3D's (out, in, 3, 3, 3) taps W mapped through kernel (64, 27) to the
+    (in, out, 4, 4, 4) taps of its stride-2 transposed convolution."""
+    out_ch, in_ch = W.shape[:2]
+    return (W.reshape(out_ch * in_ch, 27) @ kernel.t()).reshape(
+        out_ch, in_ch, 4, 4, 4).transpose(0, 1)
+
+
 def resize_conv(x, W, b, kernel):
     """The stride-2, pad-1 transposed convolution of x whose (in, out, 4, 4, 4) taps are
     W's (out, in, 3, 3, 3) taps mapped through kernel (64, 27), doubling T, H and W:
     ResizeConv3D as one fused node, the mapping included. b may be None."""
     def layer(x, W, kernel, *b):
-        out_ch, in_ch = W.shape[:2]
-        taps = (W.reshape(out_ch * in_ch, 27) @ kernel.t()).reshape(out_ch, in_ch, 4, 4, 4)
-        return torch.nn.functional.conv_transpose3d(x, taps.transpose(0, 1),
-                                                    b[0] if b else None, 2, 1)
+        return _up_conv(x, _resize_taps(W, kernel), b[0] if b else None)
     return fused(layer, (x, W, kernel) + (() if b is None else (b,)))
 
 
