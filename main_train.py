@@ -29,6 +29,7 @@ from metrics.quality import COMPONENTS, MIN_CLIPS
 from nn import torch_kernels
 from nn.DCGAN import build_networks
 from nn.sizes import describe_size, training_bytes
+from base.allocator import keep_freed_memory
 from base.cli import EXIT_INTERRUPTED, run
 from base.config import write_config
 from base.devices import device_for
@@ -122,6 +123,7 @@ def check_before_work(config, world):
 def train(config, config_path):
     """Train; the exit code: 0 when the run reached its length, 130 when an interrupt
     stopped it first (its snapshot saved)."""
+    keep_freed_memory()
     world = create_world(config.scale.communicator)
     folder = check_before_work(config, world)
     try:

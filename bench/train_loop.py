@@ -7,7 +7,8 @@ every extension it turns on: log, progress bar, plots, sample gifs, run page, sn
 network files, the moving average, the quality score), in a temporary run folder. Then
 it times `iterations` bare updater steps (data loading included) and `iterations` more
 of trainer.run with every extension at the config's intervals, and prints both per
-iteration and their ratio. The printed report goes to /dev/null.
+iteration and their ratio. The printed report goes to /dev/null; freed memory is kept for
+reuse as in main_train.py (base/allocator.py).
 """
 import argparse
 import contextlib
@@ -25,6 +26,7 @@ from computations.distributed import World
 from computations.trainer import build_trainer
 from datastream.framereader import make_iterator
 from nn import torch_kernels
+from base.allocator import keep_freed_memory
 from base.config import load_config
 from base.devices import device_for
 
@@ -74,6 +76,7 @@ def main():
         torch.set_num_threads(args.threads)
     except ImportError:
         pass
+    keep_freed_memory()  # as main_train.train does
     bare, loop = measure(args.config, args.iterations)
     print(f'{args.config}, {args.iterations} iterations each: bare step {bare:.4f} s,'
           f' loop with every extension {loop:.4f} s, loop / step {loop / bare:.3f}')

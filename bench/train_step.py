@@ -1,7 +1,7 @@
 """Time one WGAN-GP iteration of the project's updater, against PyTorch on the same step.
 
     python bench/train_step.py [--peer torch] [--plain] [--resize] [--lazy]
-        [--configs tiny,small,large] [--reps 7] [--threads 2]
+        [--configs tiny,small,large] [--reps 7] [--threads 2] [--default-allocator]
 
 Each config builds the project's networks and updater on synthetic batches
 (no disk). Variants: 'chainer' (the project as it trains: the fast CPU path when
@@ -10,7 +10,9 @@ project with [MODEL] upsample = resize, --resize), 'lazy' (resize with the penal
 iteration, [ADAM] penalty_every = 5: the first run's step, --lazy) and 'torch'
 (bench/torch_peer.py, --peer torch). Repetitions are interleaved in one process; the table
 gives medians, the ratio to torch, peak memory per variant (measured in a child process) and the
-FLOP floor of the deconv generator at the machine's measured GEMM rate.
+FLOP floor of the deconv generator at the machine's measured GEMM rate. The process keeps freed
+memory for reuse as main_train.py does (base/allocator.py; the peer shares the process), unless
+--default-allocator.
 """
 import argparse
 import resource
@@ -27,6 +29,7 @@ from computations.trainer import make_optimizer
 from computations.updater import WGANGPUpdater
 from datastream.framereader import clip_converter, make_iterator
 from nn.DCGAN import Critic, Generator
+from base.allocator import keep_freed_memory
 from base.config import AdamConfig
 
 CONFIGS = {'tiny': dict(ch=16, frame_size=16, n_frames=16, batch=2),
@@ -113,9 +116,10 @@ def gemm_rate(threads):
     return max(rates)
 
 
-def peak_memory_mb(variant, name):
+def peak_memory_mb(variant, name, default_allocator):
     """Peak RSS (MB) of a child process that runs 2 iterations of the variant."""
-    out = subprocess.run([sys.executable, __file__, '--memory-of', variant, '--configs', name],
+    out = subprocess.run([sys.executable, __file__, '--memory-of', variant, '--configs', name]
+                         + ['--default-allocator'] * default_allocator,
                          capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -150,8 +154,12 @@ def main():
     parser.add_argument('--configs', default='small,large', help='small, large or both')
     parser.add_argument('--reps', type=int, default=7)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--default-allocator', action='store_true',
+                        help="keep glibc's own mmap and trim thresholds (base/allocator.py)")
     parser.add_argument('--memory-of', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.default_allocator:
+        keep_freed_memory()
     names = args.configs.split(',')
     for name in names:
         if name not in CONFIGS:
@@ -180,8 +188,9 @@ def report(names, variants, args):
         floor = iteration_flops(CONFIGS[name]) / rate
         for variant in variants:
             ratio = (f'{medians[variant] / medians["torch"]:.2f}' if 'torch' in medians else '-')
+            peak = peak_memory_mb(variant, name, args.default_allocator)
             print(f'| {name} {CONFIGS[name]} | {variant} | {medians[variant]:.3f} | {ratio} |'
-                  f' {peak_memory_mb(variant, name):.0f} | {floor:.3f} |', flush=True)
+                  f' {peak:.0f} | {floor:.3f} |', flush=True)
 
 
 if __name__ == '__main__':

@@ -26,8 +26,9 @@ _STRIDE, _PAD = 2, 1
 def fits(narrow, wide, spatial, kernel, stride, pad, device):
     """Whether a layer between `narrow` channels (the clip's side) and `wide` ones, over
     spatial sizes `spatial` (the narrow side's), takes the phase form: a stride-2, pad-1,
-    4x4x4 layer on the CPU from at most 4 channels to at least 8, sizes even."""
-    return (device.type == 'cpu' and narrow <= 4 and wide >= 8 and tuple(kernel) == (4, 4, 4)
+    4x4x4 layer on the CPU from the clip's 3 channels to at least 8, sizes even (between 4
+    and 8 channels, tiny's middle layers, the phases lost to the direct form)."""
+    return (device.type == 'cpu' and narrow <= 3 and wide >= 8 and tuple(kernel) == (4, 4, 4)
             and tuple(stride) == (2, 2, 2) and tuple(pad) == (1, 1, 1)
             and all(s % 2 == 0 for s in spatial))
 

@@ -52,6 +52,7 @@ def test_fits_only_stride_2_rgb_layers_on_the_cpu():
     assert phase_conv.fits(3, 8, (16, 32, 32), (4, 4, 4), (2, 2, 2), (1, 1, 1), cpu)
     assert not phase_conv.fits(3, 2, (16, 16, 16), (4, 4, 4), (2, 2, 2), (1, 1, 1), cpu)
     assert not phase_conv.fits(8, 16, (16, 32, 32), (4, 4, 4), (2, 2, 2), (1, 1, 1), cpu)
+    assert not phase_conv.fits(4, 8, (8, 8, 8), (4, 4, 4), (2, 2, 2), (1, 1, 1), cpu)
     assert not phase_conv.fits(3, 8, (16, 32, 31), (4, 4, 4), (2, 2, 2), (1, 1, 1), cpu)
     assert not phase_conv.fits(3, 8, (16, 32, 32), (3, 3, 3), (1, 1, 1), (1, 1, 1), cpu)
     assert not phase_conv.fits(3, 8, (16, 32, 32), (4, 4, 4), (2, 2, 2), (1, 1, 1),
