@@ -6,6 +6,8 @@ Generator loss: -E[D(G(z))].
 With penalty_every = k > 1 the penalty term is computed on every k-th critic step only
 (counted over the whole run), weighted by k (lazy regularisation, as StyleGAN2 does
 for its R1 penalty); k = 1 is the seed's WGAN-GP.
+The fakes of an iteration's critic steps are generated together (their latents drawn
+first), each batch normalised as if generated alone.
 Every random draw (latents, eps) comes from the updater's own RandomState,
 which is saved in snapshots, so a resumed run continues the same run.
 """
@@ -16,6 +18,9 @@ from chainer import training
 
 from base.errors import UserError
 from computations.random_state import serialize_random_state
+
+
+FAKE_BYTES = 64 << 20  # the most generated clips made at once for the critic's steps
 
 
 class Diverged(UserError):
@@ -56,10 +61,22 @@ class WGANGPUpdater(training.StandardUpdater):
 
     def _fake(self, batch):
         """Generated clips (N, C, T, H, W) with no graph back to the generator."""
-        z = self._latents(batch)
+        return self._fakes(batch, 1)[0]
+
+    def _fakes(self, batch, count):
+        """`count` batches of generated clips, no graph back to the generator, drawn and
+        generated at once (Generator.forward_groups: each as if generated alone)."""
+        z = self.gen.make_hidden(batch * self.size * count, self.rng)
+        z = np.concatenate([self._my_slice(part, batch) for part in np.split(z, count)])
         with chainer.no_backprop_mode():
-            fake = self.gen(z)
-        return fake.array
+            fakes = self.gen.forward_groups(self._to_device(z), count).array
+        return list(fakes.reshape((count, batch) + fakes.shape[1:]))
+
+    def _fake_batches(self, real, steps):
+        """How many critic steps' fakes to generate together, for real batches like
+        `real` and `steps` steps left in the iteration: all of them, as long as they take
+        at most FAKE_BYTES together."""
+        return max(1, min(steps, FAKE_BYTES // max(real.nbytes, 1)))
 
     def _eps(self, real):
         """The interpolation weights of the penalty's clips, one per sample (N, 1, 1, 1, 1)."""
@@ -72,11 +89,11 @@ class WGANGPUpdater(training.StandardUpdater):
         eps = self._eps(real)
         return self.critic.gradient_penalty(eps * real + (1 - eps) * fake)
 
-    def critic_loss(self, real, penalised=True):
-        """One critic loss on a real batch, with the penalty term when penalised (weighted
-        by penalty_every; Critic.wgan_loss); reports against the critic (gp only when
-        computed)."""
-        fake = self._fake(len(real))
+    def critic_loss(self, real, penalised=True, fake=None):
+        """One critic loss on a real batch and a fake one (generated here when None), with
+        the penalty term when penalised (weighted by penalty_every; Critic.wgan_loss);
+        reports against the critic (gp only when computed)."""
+        fake = self._fake(len(real)) if fake is None else fake
         eps = self._eps(real) if penalised else None
         loss, wdist, penalty = self.critic.wgan_loss(
             real, fake, eps, self.penalty_every * self.penalty_coeff)
@@ -103,10 +120,15 @@ class WGANGPUpdater(training.StandardUpdater):
         gen_opt = self.get_optimizer('gen')
         iterator = self.get_iterator('main')
         self._losses = []
-        for step in range(self.iteration * self.critic_iter,
-                          (self.iteration + 1) * self.critic_iter):
-            critic_opt.update(self._kept(self.critic_loss, 'critic'),
-                              self._real_batch(iterator), step % self.penalty_every == 0)
+        first = self.iteration * self.critic_iter
+        fakes = []
+        for step in range(first, first + self.critic_iter):
+            real = self._real_batch(iterator)
+            if not fakes:
+                left = first + self.critic_iter - step
+                fakes = self._fakes(len(real), self._fake_batches(real, left))
+            critic_opt.update(self._kept(self.critic_loss, 'critic'), real,
+                              step % self.penalty_every == 0, fakes.pop(0))
         gen_opt.update(self._kept(self.generator_loss, 'generator'), iterator.batch_size)
         self._check_finite()
 

@@ -337,12 +337,14 @@ def sequential(steps):
     GroupNorm with one group), ('leaky', slope) LeakyReLU, ('linear',) the flattened
     input times W transposed plus b (W, b), as Chainer's Linear."""
     functional = torch.nn.functional
+    steps = [(step[0], _triple(step[1]), _triple(step[2])) if step[0] == 'conv' else step
+             for step in steps]
 
     def fn(x, *params):
         params = iter(params)
         for step in steps:
             if step[0] == 'conv':
-                x = _conv(x, next(params), next(params), _triple(step[1]), _triple(step[2]))
+                x = _conv(x, next(params), next(params), step[1], step[2])
             elif step[0] == 'norm':
                 x = functional.group_norm(x, 1, next(params), next(params), step[1])
             elif step[0] == 'leaky':
@@ -355,7 +357,7 @@ def sequential(steps):
     return fn
 
 
-def upsampling(steps):
+def upsampling(steps, groups=1):
     """A torch function fn(z, *params) for the generator's layers, in order, each taking
     its parameters from params in turn: ('linear',) z times W transposed (no bias),
     ('batch_norm', mean, var, decay, eps, train) BatchNorm over every axis but the
@@ -364,13 +366,17 @@ def upsampling(steps):
     chainer's BatchNormalization updates them), else the running ones; ('leaky',
     slope); ('reshape', shape) to (N,) + shape; ('deconv', bias) a stride-2, pad-1
     transposed convolution (W, then b when bias); ('resize', kernel, bias) the same
-    with ResizeConv3D's tap mapping (resize_conv); ('tanh',)."""
+    with ResizeConv3D's tap mapping (resize_conv); ('tanh',). With groups > 1, z holds
+    that many equal batches, each normalised by its own statistics and the running ones
+    updated batch by batch in order: fn equals concatenating fn on each batch."""
     functional = torch.nn.functional
 
     def batch_norm(x, step, gamma, beta):
         _, mean, var, decay, eps, train = step
-        return functional.batch_norm(x, _tensor(mean), _tensor(var), gamma, beta, train,
-                                     1 - decay, eps)
+        mean, var = _tensor(mean), _tensor(var)
+        parts = [functional.batch_norm(part, mean, var, gamma, beta, train, 1 - decay, eps)
+                 for part in (x.chunk(groups) if train and groups > 1 else (x,))]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def transposed(x, step, params):
         W = next(params)

@@ -147,8 +147,8 @@ def test_a_non_finite_loss_is_named_with_its_iteration_after_one_check(shapes_di
     plain = updater.critic_loss
     calls = []
 
-    def last_is_nan(real, penalised=True):
-        loss = plain(real, penalised)
+    def last_is_nan(real, penalised=True, fake=None):
+        loss = plain(real, penalised, fake)
         calls.append(1)
         return loss * np.float32('nan') if len(calls) == updater.critic_iter else loss
     updater.critic_loss = last_is_nan
@@ -158,3 +158,28 @@ def test_a_non_finite_loss_is_named_with_its_iteration_after_one_check(shapes_di
     with pytest.raises(Exception, match=r'diverged at iteration 2: the critic loss is nan'):
         updater.update()
     assert checks == [updater.critic_iter]  # one check, after every step of the iteration
+
+
+def test_fakes_made_together_equal_fakes_made_one_by_one(shapes_dir, tmp_path):
+    """Two runs of one seed: three batches of fakes at once, and one by one; the clips
+    and the generator's running statistics after them."""
+    together, gen_a, _ = make_trainer(shapes_dir, str(tmp_path / 'a'), tmp_path)
+    alone, gen_b, _ = make_trainer(shapes_dir, str(tmp_path / 'b'), tmp_path)
+    fakes = together.updater._fakes(2, 3)
+    for fake in fakes:
+        np.testing.assert_allclose(fake, alone.updater._fake(2), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(gen_a.bn3.avg_mean, gen_b.bn3.avg_mean, atol=1e-6, rtol=1e-5)
+    assert not np.allclose(gen_a.bn3.avg_mean, 0)
+
+
+@pytest.mark.parametrize('fake_bytes,calls', [(64 << 20, [2]), (1, [1, 1])])
+def test_an_iterations_fakes_are_made_at_once_where_they_fit(shapes_dir, tmp_path,
+                                                             monkeypatch, fake_bytes, calls):
+    trainer, _, _ = make_trainer(shapes_dir, str(tmp_path / 'r'), tmp_path)
+    updater = trainer.updater
+    monkeypatch.setattr('computations.updater.FAKE_BYTES', fake_bytes)
+    made = []
+    plain = updater._fakes
+    updater._fakes = lambda batch, count: made.append(count) or plain(batch, count)
+    updater.update()
+    assert updater.critic_iter == 2 and made == calls

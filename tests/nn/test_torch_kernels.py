@@ -250,6 +250,37 @@ def test_the_fused_generator_agrees_with_chainers_layers(upsample, ch):
             np.testing.assert_allclose(got, want, atol=1e-6, rtol=1e-5, err_msg=f'{bn} {stat}')
 
 
+@pytest.mark.parametrize('fused_on', [False, True])
+def test_generated_groups_equal_each_batch_generated_alone(fused_on):
+    """Generator.forward_groups on 3 batches at once (fused or its Chainer twin) against
+    forward on each batch in turn with fused nodes off: the clips, the running statistics
+    updated batch by batch, and the weight gradients."""
+    np.random.seed(0)
+    alone = Generator(64, 8, 16, 16)
+    grouped = alone.copy(mode='copy')
+    z = np.random.RandomState(1).randn(6, 8).astype(np.float32)
+    weights = np.random.RandomState(2).randn(6, 3, 16, 16, 16).astype(np.float32)
+    with chainer.using_config('fused_nodes', False):
+        y_alone = F.concat([alone(part) for part in np.split(z, 3)], axis=0)
+        F.sum(y_alone * weights).backward()
+    with chainer.using_config('fused_nodes', fused_on):
+        y_grouped = grouped.forward_groups(z, 3)
+        F.sum(y_grouped * weights).backward()
+    assert (_conv_creators(y_grouped) == {'_TorchGraph'}) == fused_on
+    np.testing.assert_allclose(y_grouped.array, y_alone.array, atol=1e-5, rtol=1e-4)
+    for bn in ('bn0', 'bn1', 'bn3'):
+        for stat in ('avg_mean', 'avg_var'):
+            want, got = getattr(getattr(alone, bn), stat), getattr(getattr(grouped, bn), stat)
+            np.testing.assert_allclose(got, want, atol=1e-6, rtol=1e-5, err_msg=f'{bn} {stat}')
+    for (name, want), (_, got) in zip(alone.namedparams(), grouped.namedparams()):
+        np.testing.assert_allclose(got.grad, want.grad, atol=1e-4, rtol=1e-3, err_msg=name)
+
+
+def test_batches_that_do_not_split_evenly_are_refused():
+    with pytest.raises(ValueError, match='5 latent vectors do not split into 2 batches'):
+        Generator(16, 8, 16, 16).forward_groups(np.zeros((5, 8), np.float32), 2)
+
+
 def test_a_generator_whose_batch_norm_was_replaced_runs_its_layers():
     gen = Generator(16, 8, 16, 16)
     gen.bn2.forward = lambda x, **_: x
