@@ -7,8 +7,9 @@ every extension it turns on: log, progress bar, plots, sample gifs, run page, sn
 network files, the moving average, the quality score), in a temporary run folder. Then
 it times `iterations` bare updater steps (data loading included) and `iterations` more
 of trainer.run with every extension at the config's intervals, and prints both per
-iteration and their ratio. The printed report goes to /dev/null; freed memory is kept for
-reuse as in main_train.py (base/allocator.py).
+iteration, their ratio, and each extension's time in the run (what a GPU run, whose step is
+many times shorter, would add per iteration). The printed report goes to /dev/null; freed
+memory is kept for reuse as in main_train.py (base/allocator.py).
 """
 import argparse
 import contextlib
@@ -48,8 +49,35 @@ def build(config_path, iterations, out_dir):
     return trainer
 
 
+class Timed:
+    """An extension, its calls timed; everything else of it as it is."""
+
+    def __init__(self, extension):
+        self.extension, self.calls, self.seconds = extension, 0, 0.0
+
+    def __call__(self, trainer):
+        start = time.perf_counter()
+        try:
+            return self.extension(trainer)
+        finally:
+            self.calls += 1
+            self.seconds += time.perf_counter() - start
+
+    def __getattr__(self, name):
+        return getattr(self.extension, name)
+
+
+def time_extensions(trainer):
+    """{name: Timed} for every extension of trainer, each now timed."""
+    timed = {}
+    for name, entry in trainer._extensions.items():
+        entry.extension = timed[name] = Timed(entry.extension)
+    return timed
+
+
 def measure(config_path, iterations):
-    """(bare seconds per iteration, seconds per iteration with every extension)."""
+    """(bare seconds per iteration, seconds per iteration with every extension,
+    {extension name: (calls, seconds)} over the loop)."""
     with tempfile.TemporaryDirectory() as out_dir, open(os.devnull, 'w') as report, \
             contextlib.redirect_stdout(report), contextlib.redirect_stderr(report):
         trainer = build(config_path, iterations, out_dir)
@@ -59,10 +87,11 @@ def measure(config_path, iterations):
         for _ in range(iterations):
             trainer.updater.update()
         bare = (time.perf_counter() - start) / iterations
+        timed = time_extensions(trainer)
         start = time.perf_counter()
         trainer.run()
         loop = (time.perf_counter() - start) / iterations
-    return bare, loop
+    return bare, loop, {name: (t.calls, t.seconds) for name, t in timed.items()}
 
 
 def main():
@@ -77,9 +106,13 @@ def main():
     except ImportError:
         pass
     keep_freed_memory()  # as main_train.train does
-    bare, loop = measure(args.config, args.iterations)
+    bare, loop, extensions = measure(args.config, args.iterations)
     print(f'{args.config}, {args.iterations} iterations each: bare step {bare:.4f} s,'
-          f' loop with every extension {loop:.4f} s, loop / step {loop / bare:.3f}')
+          f' loop with every extension {loop:.4f} s, loop / step {loop / bare:.3f}\n')
+    print('| extension | calls | s in the loop | ms per iteration |')
+    print('|---|---|---|---|')
+    for name, (calls, seconds) in sorted(extensions.items(), key=lambda item: -item[1][1]):
+        print(f'| {name} | {calls} | {seconds:.2f} | {1000 * seconds / args.iterations:.2f} |')
 
 
 if __name__ == '__main__':

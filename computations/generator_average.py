@@ -11,13 +11,12 @@ change fast (2,000 updates into a run its videos were flat grey), so what is
 written and shown, `standing(iteration)`, carries statistics recomputed from the
 averaged weights' own activations.
 """
-import chainer
-import chainer.functions as F
 import chainer.links as L
 import numpy as np
 from chainer import training
 
 STATISTICS_BATCHES = 64
+STATISTICS_CHUNK = 8  # batches of latents generated in one pass
 
 
 def averaged_arrays(link):
@@ -49,40 +48,25 @@ def local_batch_norms(gen):
     return gen
 
 
-def _collecting_forward(bn, collected):
-    """A forward for BatchNorm link bn that normalises with the batch's statistics,
-    as training does, and appends (mean, unbiased variance) to collected."""
-    def forward(x, **_):
-        axes = (0,) + tuple(range(2, x.ndim))
-        mean, var = x.array.mean(axis=axes), x.array.var(axis=axes)
-        count = x.size // mean.size
-        collected.append((mean, var * count / max(count - 1, 1)))
-        return F.fixed_batch_normalization(x, bn.gamma, bn.beta, mean, var, bn.eps)
-    return forward
-
-
 def recompute_statistics(gen, batch_size, seed, batches=STATISTICS_BATCHES):
     """Set every BatchNorm's running mean and variance in gen to the mean, over
     `batches` batches of latents from RandomState(seed), of the batch statistics
-    training-mode BatchNorm normalises with. Needs no other process under MPI: every
-    BatchNorm normalises with this process's batch alone here (see local_batch_norms)."""
-    norms = [link for _, link in local_batch_norms(gen).namedlinks()
-             if isinstance(link, L.BatchNormalization)]
-    collected = {id(bn): [] for bn in norms}
-    for bn in norms:
-        bn.forward = _collecting_forward(bn, collected[id(bn)])
+    training-mode BatchNorm normalises with (Generator.batch_statistics, STATISTICS_CHUNK
+    batches a pass). Needs no other process under MPI: every BatchNorm normalises with
+    this process's batch alone here (see local_batch_norms)."""
+    gen = local_batch_norms(gen)
     rng = np.random.RandomState(seed)
-    try:
-        with chainer.using_config('train', True), chainer.no_backprop_mode():
-            for _ in range(batches):
-                gen(gen.device.send(gen.make_hidden(batch_size, rng)))
-    finally:
-        for bn in norms:
-            del bn.forward
-    for bn in norms:
-        means, variances = zip(*collected[id(bn)])
-        bn.avg_mean[...] = sum(means) / len(means)
-        bn.avg_var[...] = sum(variances) / len(variances)
+    sums = None
+    for done in range(0, batches, STATISTICS_CHUNK):
+        count = min(STATISTICS_CHUNK, batches - done)
+        z = gen.device.send(gen.make_hidden(batch_size * count, rng))
+        chunk = [(means.sum(axis=0), variances.sum(axis=0))
+                 for means, variances in gen.batch_statistics(z, count)]
+        sums = chunk if sums is None else [(m + cm, v + cv) for (m, v), (cm, cv)
+                                           in zip(sums, chunk)]
+    for bn, (mean_sum, var_sum) in zip(gen.batch_norms(), sums):
+        bn.avg_mean[...] = mean_sum / batches
+        bn.avg_var[...] = var_sum / batches
     return gen
 
 

@@ -183,7 +183,29 @@ class Generator(chainer.Chain):
         return F.concat([self(part) for part in F.split_axis(z, groups, axis=0)], axis=0)
 
 
-    def _norms(self):
+    def batch_statistics(self, z, groups):
+        """Per BatchNorm (bn0 to bn3), (means, unbiased variances), each (groups, C): the
+        statistics training-mode BatchNorm normalises each of `groups` equal batches of z
+        with; no running statistics change. One torch pass where the fused nodes serve."""
+        if torch_kernels.fused_in_use(chainer.as_array(z)) and self._fusable():
+            params = [param.array for param in self._torch_params()]
+            return torch_kernels.upsampling_statistics(self._torch_steps(), z, params, groups)
+        collected = {id(bn): [] for bn in self.batch_norms()}
+        for bn in self.batch_norms():
+            bn.forward = _collecting_forward(bn, collected[id(bn)])
+        try:
+            with chainer.using_config('train', True), chainer.no_backprop_mode():
+                size = len(z) // groups
+                for start in range(0, len(z), size):
+                    self(z[start:start + size])
+        finally:
+            for bn in self.batch_norms():
+                del bn.forward
+        return [tuple(self.xp.stack(arrays) for arrays in zip(*collected[id(bn)]))
+                for bn in self.batch_norms()]
+
+    def batch_norms(self):
+        """bn0 to bn3, in the order the generator applies them."""
         return (self.bn0, self.bn1, self.bn2, self.bn3)
 
     def _ups(self):
@@ -194,7 +216,7 @@ class Generator(chainer.Chain):
         BatchNorm everywhere (not ChainerMN's, whose statistics span the ranks, nor one
         whose forward was replaced), every weight initialised."""
         return (all(type(bn) is L.BatchNormalization and 'forward' not in vars(bn)
-                    for bn in self._norms())
+                    for bn in self.batch_norms())
                 and all(param.array is not None for param in self.params()))
 
     def _torch_steps(self):
@@ -210,16 +232,28 @@ class Generator(chainer.Chain):
                 return ('resize', layer._kernel(), bias)
             return ('deconv', bias)
         steps = [('linear',), norm(self.bn0), ('leaky', LEAKY_SLOPE), ('reshape', (self.ch,) + self.base)]
-        for layer, bn in zip(self._ups()[:3], self._norms()[1:]):
+        for layer, bn in zip(self._ups()[:3], self.batch_norms()[1:]):
             steps += [up(layer), norm(bn), ('leaky', LEAKY_SLOPE)]
         return steps + [up(self.dc4), ('tanh',)]
 
     def _torch_params(self):
         """The parameters of _torch_steps, in their order."""
         params = [self.l0.W, self.bn0.gamma, self.bn0.beta]
-        for layer, bn in zip(self._ups()[:3], self._norms()[1:]):
+        for layer, bn in zip(self._ups()[:3], self.batch_norms()[1:]):
             params += [layer.W, bn.gamma, bn.beta]
         return tuple(params + [self.dc4.W] + ([self.dc4.b] if self.dc4.b is not None else []))
+
+
+def _collecting_forward(bn, collected):
+    """A forward for BatchNorm link bn that normalises with the batch's statistics,
+    as training does, and appends (mean, unbiased variance) to collected."""
+    def forward(x, **_):
+        axes = (0,) + tuple(range(2, x.ndim))
+        mean, var = x.array.mean(axis=axes), x.array.var(axis=axes)
+        count = x.size // mean.size
+        collected.append((mean, var * count / max(count - 1, 1)))
+        return F.fixed_batch_normalization(x, bn.gamma, bn.beta, mean, var, bn.eps)
+    return forward
 
 
 def _laplacian(x):

@@ -357,7 +357,7 @@ def sequential(steps):
     return fn
 
 
-def upsampling(steps, groups=1):
+def upsampling(steps, groups=1, statistics=None):
     """A torch function fn(z, *params) for the generator's layers, in order, each taking
     its parameters from params in turn: ('linear',) z times W transposed (no bias),
     ('batch_norm', mean, var, decay, eps, train) BatchNorm over every axis but the
@@ -368,11 +368,25 @@ def upsampling(steps, groups=1):
     transposed convolution (W, then b when bias); ('resize', kernel, bias) the same
     with ResizeConv3D's tap mapping (resize_conv); ('tanh',). With groups > 1, z holds
     that many equal batches, each normalised by its own statistics and the running ones
-    updated batch by batch in order: fn equals concatenating fn on each batch."""
+    updated batch by batch in order: fn equals concatenating fn on each batch. With a list
+    `statistics`, every BatchNorm normalises each batch by its own statistics, leaves the
+    running ones alone, and appends to it (means, unbiased variances), each (groups, C)."""
     functional = torch.nn.functional
+
+    def collecting_norm(x, gamma, beta, eps):
+        parts = x.chunk(groups)
+        axes = (0,) + tuple(range(2, x.dim()))
+        count = parts[0].numel() // parts[0].shape[1]
+        statistics.append((torch.stack([part.mean(dim=axes) for part in parts]),
+                           torch.stack([part.var(dim=axes, correction=0) for part in parts])
+                           * (count / max(count - 1, 1))))
+        return torch.cat([functional.batch_norm(part, None, None, gamma, beta, True, 0.0, eps)
+                          for part in parts])
 
     def batch_norm(x, step, gamma, beta):
         _, mean, var, decay, eps, train = step
+        if statistics is not None:
+            return collecting_norm(x, gamma, beta, eps)
         mean, var = _tensor(mean), _tensor(var)
         parts = [functional.batch_norm(part, mean, var, gamma, beta, train, 1 - decay, eps)
                  for part in (x.chunk(groups) if train and groups > 1 else (x,))]
@@ -474,6 +488,16 @@ def wgan_critic_loss(fn, real, fake, eps, weight, params):
         return torch.stack([-wdist + weight * penalty, wdist, penalty])
     has_eps = eps is not None
     return fused(terms, (real, fake) + ((eps,) if has_eps else ()) + tuple(params))
+
+
+def upsampling_statistics(steps, z, params, groups):
+    """The BatchNorm statistics of upsampling(steps) on array z (groups equal batches)
+    with parameter arrays params, each batch normalised by its own: per BatchNorm, in
+    order, (means, unbiased variances) arrays of shape (groups, C); nothing is updated."""
+    statistics = []
+    with torch.no_grad():
+        upsampling(steps, groups, statistics)(_tensor(z), *(_tensor(p) for p in params))
+    return [(_array(mean), _array(var)) for mean, var in statistics]
 
 
 def leaky_relu(x, slope=0.2):

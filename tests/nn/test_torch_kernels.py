@@ -276,6 +276,28 @@ def test_generated_groups_equal_each_batch_generated_alone(fused_on):
         np.testing.assert_allclose(got.grad, want.grad, atol=1e-4, rtol=1e-3, err_msg=name)
 
 
+@pytest.mark.parametrize('upsample', ['deconv', 'resize'])
+def test_fused_batch_statistics_agree_with_chainers_layers(upsample):
+    """Generator.batch_statistics in one torch pass against its Chainer twin: each of 3
+    batches' means and unbiased variances at every BatchNorm; no running statistic moves."""
+    np.random.seed(0)
+    gen = Generator(64, 8, 16, 16, upsample=upsample)
+    z = np.random.RandomState(1).randn(6, 8).astype(np.float32)
+    running = [bn.avg_mean.copy() for bn in gen.batch_norms()]
+    results = {}
+    for on in (False, True):
+        with chainer.using_config('fused_nodes', on):
+            results[on] = gen.batch_statistics(z, 3)
+    assert len(results[True]) == 4
+    for (mean, var), (want_mean, want_var) in zip(results[True], results[False]):
+        assert mean.shape == want_mean.shape == (3, want_mean.shape[1])
+        np.testing.assert_allclose(mean, want_mean, atol=1e-6, rtol=1e-4)
+        np.testing.assert_allclose(var, want_var, atol=1e-7, rtol=1e-4)
+    assert not np.allclose(results[True][1][0][0], results[True][1][0][1])
+    for bn, before in zip(gen.batch_norms(), running):
+        np.testing.assert_array_equal(bn.avg_mean, before)
+
+
 def test_batches_that_do_not_split_evenly_are_refused():
     with pytest.raises(ValueError, match='5 latent vectors do not split into 2 batches'):
         Generator(16, 8, 16, 16).forward_groups(np.zeros((5, 8), np.float32), 2)
