@@ -56,6 +56,25 @@ def test_gif_keeps_every_distinct_frame(tmp_path):
         assert np.array(gif.convert('RGB'))[0, 0, 0] == 100
 
 
+def test_a_gif_of_many_colours_stays_close_to_its_frames(tmp_path):
+    """Smooth colour ramps with noise (far more than 256 colours a frame), as generated
+    clips are: decoded within a few grey levels on average, every frame."""
+    rng = np.random.RandomState(0)
+    ramp = np.linspace(0, 255, 48)
+    base = np.stack(np.broadcast_arrays(ramp[:, None], ramp[None, :], ramp[::-1, None]), -1)
+    frames = np.stack([np.clip(base + rng.normal(0, 12, base.shape) + 8 * t, 0, 255)
+                       for t in range(4)]).astype(np.uint8)
+    assert len(np.unique(frames[0].reshape(-1, 3), axis=0)) > 1000
+    save_gif(str(tmp_path / 'a.gif'), frames)
+    with Image.open(tmp_path / 'a.gif') as gif:
+        decoded = []
+        for t in range(gif.n_frames):
+            gif.seek(t)
+            decoded.append(np.array(gif.convert('RGB'), np.float64))
+    errors = np.abs(np.stack(decoded) - frames).mean(axis=(1, 2, 3))
+    assert len(errors) == 4 and errors.max() < 10, errors
+
+
 def test_a_failed_write_leaves_neither_half_a_file_nor_the_temporary(tmp_path, monkeypatch):
     frames = np.zeros((3, 8, 8, 3), np.uint8)
     save_gif(str(tmp_path / 'a.gif'), frames)
