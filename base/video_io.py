@@ -73,8 +73,8 @@ def tile_grid(videos, cols=None, gap=1):
 def save_gif(path, frames, fps=10):
     """Write (T, H, W, 3) uint8 frames as a looping gif, each frame with its own 256
     colours by Pillow's fast octree (its default, median cut, is many times slower for
-    about the same error: research/speed-log.md). Identical consecutive frames are stored once, shown for their
-    summed duration (Pillow's encoder)."""
+    about the same error: research/speed-log.md). Identical consecutive frames are
+    stored once, shown for their summed duration (Pillow's encoder)."""
     images = [Image.fromarray(frame).quantize(256, method=Image.Quantize.FASTOCTREE)
               for frame in frames]
     with atomic_path(path) as partial:

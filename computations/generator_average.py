@@ -56,17 +56,15 @@ def recompute_statistics(gen, batch_size, seed, batches=STATISTICS_BATCHES):
     this process's batch alone here (see local_batch_norms)."""
     gen = local_batch_norms(gen)
     rng = np.random.RandomState(seed)
-    sums = None
+    chunks = []
     for done in range(0, batches, STATISTICS_CHUNK):
         count = min(STATISTICS_CHUNK, batches - done)
         z = gen.device.send(gen.make_hidden(batch_size * count, rng))
-        chunk = [(means.sum(axis=0), variances.sum(axis=0))
-                 for means, variances in gen.batch_statistics(z, count)]
-        sums = chunk if sums is None else [(m + cm, v + cv) for (m, v), (cm, cv)
-                                           in zip(sums, chunk)]
-    for bn, (mean_sum, var_sum) in zip(gen.batch_norms(), sums):
-        bn.avg_mean[...] = mean_sum / batches
-        bn.avg_var[...] = var_sum / batches
+        chunks.append(gen.batch_statistics(z, count))
+    for bn, per_chunk in zip(gen.batch_norms(), zip(*chunks)):
+        means, variances = zip(*per_chunk)
+        bn.avg_mean[...] = gen.xp.concatenate(means).mean(axis=0)
+        bn.avg_var[...] = gen.xp.concatenate(variances).mean(axis=0)
     return gen
 
 

@@ -55,9 +55,12 @@ class WGANGPUpdater(training.StandardUpdater):
     def _my_slice(self, draws, batch):
         return draws[self.rank * batch:(self.rank + 1) * batch]
 
-    def _latents(self, batch):
-        z = self.gen.make_hidden(batch * self.size, self.rng)
-        return self._to_device(self._my_slice(z, batch))
+    def _latents(self, batch, count=1):
+        """`count` batches of latents on the device, each drawn for every rank and this
+        rank's slice kept."""
+        z = self.gen.make_hidden(batch * self.size * count, self.rng)
+        return self._to_device(np.concatenate([self._my_slice(part, batch)
+                                               for part in np.split(z, count)]))
 
     def _fake(self, batch):
         """Generated clips (N, C, T, H, W) with no graph back to the generator."""
@@ -66,10 +69,9 @@ class WGANGPUpdater(training.StandardUpdater):
     def _fakes(self, batch, count):
         """`count` batches of generated clips, no graph back to the generator, drawn and
         generated at once (Generator.forward_groups: each as if generated alone)."""
-        z = self.gen.make_hidden(batch * self.size * count, self.rng)
-        z = np.concatenate([self._my_slice(part, batch) for part in np.split(z, count)])
+        z = self._latents(batch, count)
         with chainer.no_backprop_mode():
-            fakes = self.gen.forward_groups(self._to_device(z), count).array
+            fakes = self.gen.forward_groups(z, count).array
         return list(fakes.reshape((count, batch) + fakes.shape[1:]))
 
     def _fake_batches(self, real, steps):

@@ -158,7 +158,7 @@ class Generator(chainer.Chain):
         return z / np.linalg.norm(z, axis=1, keepdims=True)
 
     def forward(self, z):
-        if torch_kernels.fused_in_use(chainer.as_array(z)) and self._fusable():
+        if self._fused_serves(z):
             return torch_kernels.fused(torch_kernels.upsampling(self._torch_steps()),
                                        (z,) + self._torch_params())
         h = torch_kernels.leaky_relu(self.bn0(self.l0(z)), LEAKY_SLOPE)
@@ -177,17 +177,16 @@ class Generator(chainer.Chain):
             return self(z)
         if len(z) % groups:
             raise ValueError(f'{len(z)} latent vectors do not split into {groups} batches')
-        if torch_kernels.fused_in_use(chainer.as_array(z)) and self._fusable():
+        if self._fused_serves(z):
             return torch_kernels.fused(torch_kernels.upsampling(self._torch_steps(), groups),
                                        (z,) + self._torch_params())
         return F.concat([self(part) for part in F.split_axis(z, groups, axis=0)], axis=0)
-
 
     def batch_statistics(self, z, groups):
         """Per BatchNorm (bn0 to bn3), (means, unbiased variances), each (groups, C): the
         statistics training-mode BatchNorm normalises each of `groups` equal batches of z
         with; no running statistics change. One torch pass where the fused nodes serve."""
-        if torch_kernels.fused_in_use(chainer.as_array(z)) and self._fusable():
+        if self._fused_serves(z):
             params = [param.array for param in self._torch_params()]
             return torch_kernels.upsampling_statistics(self._torch_steps(), z, params, groups)
         collected = {id(bn): [] for bn in self.batch_norms()}
@@ -210,6 +209,10 @@ class Generator(chainer.Chain):
 
     def _ups(self):
         return (self.dc1, self.dc2, self.dc3, self.dc4)
+
+    def _fused_serves(self, z):
+        """Whether one fused node computes forward on latents z here."""
+        return torch_kernels.fused_in_use(chainer.as_array(z)) and self._fusable()
 
     def _fusable(self):
         """Whether the fused node computes what forward's layers would: Chainer's own
